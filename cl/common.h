@@ -1,0 +1,131 @@
+/* Maths shared by the host backend (C11) and every OpenCL program (OpenCL C 1.2).
+ * One body per function, so host and devices compute the same thing; the op numbers
+ * match lam_unary_op / lam_binary_op in src/backend/backend.h. */
+#ifndef LAM_CL_COMMON_H
+#define LAM_CL_COMMON_H
+
+#ifdef __OPENCL_VERSION__
+typedef uint lam_u32;
+typedef ulong lam_u64;
+typedef long lam_i64;
+#define LAM_FN static inline
+#define LAM_EXP exp
+#define LAM_LOG log
+#define LAM_SQRT sqrt
+#define LAM_TANH tanh
+#define LAM_ERF erf
+#define LAM_POW pow
+#define LAM_COS cos
+#define LAM_FABS fabs
+#else
+#include <math.h>
+#include <stdint.h>
+typedef uint32_t lam_u32;
+typedef uint64_t lam_u64;
+typedef int64_t lam_i64;
+#define LAM_FN static inline
+#define LAM_EXP expf
+#define LAM_LOG logf
+#define LAM_SQRT sqrtf
+#define LAM_TANH tanhf
+#define LAM_ERF erff
+#define LAM_POW powf
+#define LAM_COS cosf
+#define LAM_FABS fabsf
+#endif
+
+#define LAM_LAYOUT_DIMS 8
+
+/* A strided operand as kernels see it: all fields 64-bit so host and device agree. */
+typedef struct {
+    lam_i64 offset, ndim;
+    lam_i64 shape[LAM_LAYOUT_DIMS], stride[LAM_LAYOUT_DIMS];
+} lam_layout;
+
+/* Storage index of the i-th element in row-major order. */
+LAM_FN lam_i64 lam_layout_index(const lam_layout L, lam_i64 i) {
+    lam_i64 off = L.offset;
+    for (lam_i64 d = L.ndim - 1; d >= 0; --d) {
+        lam_i64 s = L.shape[d];
+        off += (i % s) * L.stride[d];
+        i /= s;
+    }
+    return off;
+}
+
+/* Standard normal cdf and pdf, for exact GELU and its derivative. */
+LAM_FN float lam_phi_cdf(float x) { return 0.5f * (1.0f + LAM_ERF(x * 0.70710678118654752f)); }
+LAM_FN float lam_phi_pdf(float x) { return 0.39894228040143268f * LAM_EXP(-0.5f * x * x); }
+
+LAM_FN float lam_unary_apply(int op, float x) {
+    switch (op) {
+    case 0: return -x;                                  /* neg */
+    case 1: return LAM_FABS(x);                         /* abs */
+    case 2: return LAM_EXP(x);                          /* exp */
+    case 3: return LAM_LOG(x);                          /* log */
+    case 4: return LAM_SQRT(x);                         /* sqrt */
+    case 5: return x > 0.0f ? x : 0.0f;                 /* relu */
+    case 6: return 1.0f / (1.0f + LAM_EXP(-x));         /* sigmoid */
+    case 7: return LAM_TANH(x);                         /* tanh */
+    case 8: return x * lam_phi_cdf(x);                  /* gelu */
+    default: return 0.0f;
+    }
+}
+
+LAM_FN float lam_binary_apply(int op, float a, float b) {
+    switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return a > b || a != a ? a : b;             /* max propagates NaN */
+    case 5: return a < b || a != a ? a : b;             /* min propagates NaN */
+    case 6: return LAM_POW(a, b);
+    case 7: return a == b ? 1.0f : 0.0f;
+    case 8: return a != b ? 1.0f : 0.0f;
+    case 9: return a < b ? 1.0f : 0.0f;
+    case 10: return a <= b ? 1.0f : 0.0f;
+    case 11: return a > b ? 1.0f : 0.0f;
+    case 12: return a >= b ? 1.0f : 0.0f;
+    case 13: return a > 0.0f ? b : 0.0f;                          /* relu backward */
+    case 14: return b * a * (1.0f - a);                           /* sigmoid backward */
+    case 15: return b * (1.0f - a * a);                           /* tanh backward */
+    case 16: return b * (lam_phi_cdf(a) + a * lam_phi_pdf(a));    /* gelu backward */
+    default: return 0.0f;
+    }
+}
+
+/* Philox 4x32-10 (Salmon et al., SC'11): counter (element index) + key (seed) -> 4 words. */
+LAM_FN void lam_philox(lam_u64 index, lam_u64 seed, lam_u32 out[4]) {
+    lam_u32 c0 = (lam_u32)index, c1 = (lam_u32)(index >> 32), c2 = 0, c3 = 0;
+    lam_u32 k0 = (lam_u32)seed, k1 = (lam_u32)(seed >> 32);
+    for (int r = 0; r < 10; ++r) {
+        lam_u64 p0 = (lam_u64)0xD2511F53u * c0, p1 = (lam_u64)0xCD9E8D57u * c2;
+        lam_u32 n0 = (lam_u32)(p1 >> 32) ^ c1 ^ k0, n2 = (lam_u32)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (lam_u32)p1;
+        c3 = (lam_u32)p0;
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+/* U[0, 1) from the top 24 bits: exact in f32, identical on every device. */
+LAM_FN float lam_rand_uniform_at(lam_u64 seed, lam_u64 index) {
+    lam_u32 r[4];
+    lam_philox(index, seed, r);
+    return (float)(r[0] >> 8) * (1.0f / 16777216.0f);
+}
+
+/* N(0, 1) by Box-Muller on two words of the same draw. */
+LAM_FN float lam_rand_normal_at(lam_u64 seed, lam_u64 index) {
+    lam_u32 r[4];
+    lam_philox(index, seed, r);
+    float u1 = ((float)(r[0] >> 8) + 1.0f) * (1.0f / 16777216.0f);   /* (0, 1] */
+    float u2 = (float)(r[1] >> 8) * (1.0f / 16777216.0f);
+    return LAM_SQRT(-2.0f * LAM_LOG(u1)) * LAM_COS(6.283185307179586f * u2);
+}
+
+#endif

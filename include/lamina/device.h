@@ -1,0 +1,64 @@
+/* Devices: the host CPU ("cpu") and every OpenCL device on every platform.
+ *
+ *   lam_device *gpu = lam_device_get("gpu");          // first OpenCL GPU
+ *   lam_device *d   = lam_device_get("opencl:0:1");   // platform 0, device 1
+ *   lam_device *dft = lam_device_get(NULL);           // the default device
+ *
+ * The default is LAMINA_DEVICE if set, else the first GPU, else the first OpenCL device,
+ * else cpu. A machine with no OpenCL runtime still has cpu. Devices live as long as the
+ * process; never free one.
+ */
+#ifndef LAMINA_DEVICE_H
+#define LAMINA_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lamina/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lam_device lam_device;
+
+typedef enum { LAM_DEVICE_HOST, LAM_DEVICE_CPU, LAM_DEVICE_GPU, LAM_DEVICE_ACCEL, LAM_DEVICE_TYPE_COUNT } lam_device_type;
+
+/* Spec strings: NULL or "" (default), "cpu", "opencl", "opencl:P:D", "gpu". NULL + error if none. */
+LAM_API lam_device *lam_device_get(const char *spec);
+LAM_API int lam_device_count(void);               /* cpu first, then OpenCL devices */
+LAM_API lam_device *lam_device_at(int index);
+LAM_API const char *lam_device_name(const lam_device *d);  /* "cpu", "opencl:0:0 (pthread-...)" */
+LAM_API const char *lam_device_spec(const lam_device *d);  /* "cpu", "opencl:0:0" */
+LAM_API lam_device *lam_default_device(void);
+LAM_API lam_status lam_set_default_device(lam_device *d);
+
+typedef struct {
+    char name[256];           /* the device's own name */
+    char platform[256];       /* OpenCL platform name; "host" for cpu */
+    char version[128];        /* OpenCL C version; the BLAS in use for cpu */
+    char driver[128];
+    lam_device_type type;
+    int compute_units;
+    uint64_t global_mem;      /* bytes */
+    uint64_t max_alloc;       /* largest single buffer, bytes */
+} lam_device_info;
+LAM_API lam_status lam_device_query(const lam_device *d, lam_device_info *info);
+LAM_API const char *lam_device_type_name(lam_device_type t);
+
+/* Memory pool statistics. OpenCL devices cache freed buffers for reuse; in steady-state
+ * training device_allocs stops growing. */
+typedef struct {
+    uint64_t in_use;         /* bytes held by live tensors */
+    uint64_t cached;         /* bytes kept for reuse */
+    uint64_t peak;           /* highest in_use */
+    uint64_t device_allocs;  /* buffers the driver was asked for */
+    uint64_t hits;           /* requests served from the cache */
+} lam_pool_stats;
+LAM_API lam_status lam_device_pool_stats(const lam_device *d, lam_pool_stats *out);
+LAM_API lam_status lam_device_empty_cache(lam_device *d);   /* give cached buffers back */
+LAM_API lam_status lam_device_synchronize(lam_device *d);   /* wait for queued work */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+/* Ops: maths on tensors. Inputs must share a device; outputs are new contiguous f32
+ * tensors on that device (argmax gives i64), placed in the innermost scope.
+ *
+ * Binary ops broadcast like NumPy: (4, 1, 3) + (5, 1) -> (4, 5, 3).
+ * Inputs may be views (transposed, sliced, expanded); ops read them through strides.
+ *
+ *   lam_tensor *p = lam_softmax(lam_add(lam_matmul(x, w), b), -1);
+ */
+#ifndef LAMINA_OPS_H
+#define LAMINA_OPS_H
+
+#include <stdbool.h>
+#include "lamina/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- elementwise, one input ------------------------------------------------------------ */
+LAM_API lam_tensor *lam_neg(lam_tensor *x);
+LAM_API lam_tensor *lam_abs(lam_tensor *x);
+LAM_API lam_tensor *lam_exp(lam_tensor *x);
+LAM_API lam_tensor *lam_log(lam_tensor *x);
+LAM_API lam_tensor *lam_sqrt(lam_tensor *x);
+LAM_API lam_tensor *lam_relu(lam_tensor *x);
+LAM_API lam_tensor *lam_sigmoid(lam_tensor *x);
+LAM_API lam_tensor *lam_tanh(lam_tensor *x);
+LAM_API lam_tensor *lam_gelu(lam_tensor *x);   /* exact: x * Phi(x), as PyTorch's default */
+
+/* --- elementwise, two inputs, broadcasting --------------------------------------------- */
+LAM_API lam_tensor *lam_add(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_sub(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_mul(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_div(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_maximum(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_minimum(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_pow(lam_tensor *a, lam_tensor *b);
+/* Comparisons give 1.0 where true and 0.0 where false. */
+LAM_API lam_tensor *lam_eq(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_ne(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_lt(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_le(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_gt(lam_tensor *a, lam_tensor *b);
+LAM_API lam_tensor *lam_ge(lam_tensor *a, lam_tensor *b);
+
+/* --- elementwise with a scalar: x op s ------------------------------------------------- */
+LAM_API lam_tensor *lam_add_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_sub_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_mul_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_div_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_maximum_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_minimum_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_pow_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_eq_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_ne_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_lt_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_le_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_gt_scalar(lam_tensor *x, float s);
+LAM_API lam_tensor *lam_ge_scalar(lam_tensor *x, float s);
+
+/* --- reductions: over everything (a 0-dim result) or one dimension --------------------- */
+LAM_API lam_tensor *lam_sum(lam_tensor *x);
+LAM_API lam_tensor *lam_mean(lam_tensor *x);
+LAM_API lam_tensor *lam_max(lam_tensor *x);
+LAM_API lam_tensor *lam_min(lam_tensor *x);
+LAM_API lam_tensor *lam_sum_dim(lam_tensor *x, int dim, bool keepdim);
+LAM_API lam_tensor *lam_mean_dim(lam_tensor *x, int dim, bool keepdim);
+LAM_API lam_tensor *lam_max_dim(lam_tensor *x, int dim, bool keepdim);
+LAM_API lam_tensor *lam_min_dim(lam_tensor *x, int dim, bool keepdim);
+LAM_API lam_tensor *lam_argmax(lam_tensor *x, int dim, bool keepdim);   /* i64 indices */
+/* Sums x down to shape (the inverse of broadcasting: reduces added and size-1 dims). */
+LAM_API lam_tensor *lam_sum_to_shape(lam_tensor *x, int ndim, const int64_t *shape);
+
+/* --- softmax family, fused and numerically stable ---------------------------------------- */
+LAM_API lam_tensor *lam_softmax(lam_tensor *x, int dim);
+LAM_API lam_tensor *lam_log_softmax(lam_tensor *x, int dim);
+
+/* --- matrix product, NumPy rules: 1-D operands, broadcast batch dims --------------------- */
+LAM_API lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

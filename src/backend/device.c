@@ -1,0 +1,110 @@
+/* The device registry: cpu first, then every OpenCL device; spec strings; the default. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "core/error.h"
+
+#define MAX_DEVICES 64
+
+static lam_device *devices[MAX_DEVICES];
+static int device_count;
+static lam_device *default_device;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static const char *const type_names[] = {"host", "cpu", "gpu", "accelerator"};
+_Static_assert(sizeof type_names / sizeof *type_names == LAM_DEVICE_TYPE_COUNT, "name every device type");
+
+const char *lam_device_type_name(lam_device_type t) {
+    return (unsigned)t < LAM_DEVICE_TYPE_COUNT ? type_names[t] : "?";
+}
+
+static void enumerate(void) {
+    devices[device_count++] = lam_host_device();
+    device_count += lam_opencl_enumerate(devices + device_count, MAX_DEVICES - device_count);
+}
+
+static void init(void) { pthread_once(&once, enumerate); }
+
+int lam_device_count(void) {
+    init();
+    return device_count;
+}
+
+lam_device *lam_device_at(int index) {
+    init();
+    if (index < 0 || index >= device_count)
+        LAM_FAIL_NULL(LAM_ERR_DEVICE, "lam_device_at: index %d out of range (%d devices)", index, device_count);
+    return devices[index];
+}
+
+static lam_device *first_of_type(bool gpu) {
+    for (int i = 1; i < device_count; ++i)
+        if (!gpu || devices[i]->type == LAM_DEVICE_GPU) return devices[i];
+    return NULL;
+}
+
+/* "opencl:P:D" names the D-th device of platform P; specs are stored that way already. */
+static lam_device *by_spec(const char *spec) {
+    for (int i = 0; i < device_count; ++i)
+        if (strcmp(devices[i]->spec, spec) == 0) return devices[i];
+    return NULL;
+}
+
+static lam_device *parse_spec(const char *spec) {
+    lam_device *d = NULL;
+    if (strcmp(spec, "cpu") == 0) d = devices[0];
+    else if (strcmp(spec, "opencl") == 0) d = first_of_type(false);
+    else if (strcmp(spec, "gpu") == 0) d = first_of_type(true);
+    else if (strncmp(spec, "opencl:", 7) == 0) d = by_spec(spec);
+    else LAM_FAIL_NULL(LAM_ERR_DEVICE, "lam_device_get: unknown device spec \"%s\" (cpu, gpu, opencl, opencl:P:D)", spec);
+    if (!d) LAM_FAIL_NULL(LAM_ERR_DEVICE, "lam_device_get: no device \"%s\" on this machine (%d devices)", spec, device_count);
+    return d;
+}
+
+lam_device *lam_default_device(void) {
+    init();
+    if (default_device) return default_device;
+    const char *env = getenv("LAMINA_DEVICE");
+    if (env && *env) return parse_spec(env);
+    lam_device *d = first_of_type(true);
+    if (!d) d = first_of_type(false);
+    return d ? d : devices[0];
+}
+
+lam_device *lam_device_get(const char *spec) {
+    init();
+    if (!spec || !*spec) return lam_default_device();
+    return parse_spec(spec);
+}
+
+lam_status lam_set_default_device(lam_device *d) {
+    if (!d) return lam_set_error(LAM_ERR_ARG, "lam_set_default_device: device is NULL");
+    default_device = d;
+    return LAM_OK;
+}
+
+const char *lam_device_name(const lam_device *d) { return d ? d->name : "(null)"; }
+const char *lam_device_spec(const lam_device *d) { return d ? d->spec : "(null)"; }
+
+lam_status lam_device_query(const lam_device *d, lam_device_info *info) {
+    if (!d || !info) return lam_set_error(LAM_ERR_ARG, "lam_device_query: argument is NULL");
+    return d->ops->query((lam_device *)d, info);
+}
+
+lam_status lam_device_pool_stats(const lam_device *d, lam_pool_stats *out) {
+    if (!d || !out) return lam_set_error(LAM_ERR_ARG, "lam_device_pool_stats: argument is NULL");
+    return d->ops->pool_stats((lam_device *)d, out);
+}
+
+lam_status lam_device_empty_cache(lam_device *d) {
+    if (!d) return lam_set_error(LAM_ERR_ARG, "lam_device_empty_cache: device is NULL");
+    return d->ops->empty_cache(d);
+}
+
+lam_status lam_device_synchronize(lam_device *d) {
+    if (!d) return lam_set_error(LAM_ERR_ARG, "lam_device_synchronize: device is NULL");
+    return d->ops->synchronize(d);
+}

@@ -1,0 +1,121 @@
+/* Matrix products with NumPy rules, on the backend's (strided, batched) GEMM. */
+#include "ops/ops_impl.h"
+
+/* How GEMM reads one operand: transposed or not, leading dim, batch stride. */
+typedef struct {
+    lam_tensor *t;   /* the tensor it reads (the operand, or a contiguous copy) */
+    bool trans;
+    int64_t ld, batch_stride;
+} gemm_operand;
+
+/* The batch dims of a broadcast view collapse to one stride if they step uniformly, or
+ * all broadcast (stride 0); anything else needs a copy. */
+static bool batch_stride(const lam_view *v, int nb, int64_t *out) {
+    int64_t step = 0, expect = 0;
+    bool first = true;
+    for (int i = nb - 1; i >= 0; --i) {
+        if (v->shape[i] == 1) continue;
+        if (first) {
+            step = v->stride[i];
+            expect = step * v->shape[i];
+            first = false;
+        } else if (v->stride[i] != expect) {
+            return false;
+        } else {
+            expect *= v->shape[i];
+        }
+    }
+    *out = step;
+    return true;
+}
+
+/* Describes x (..., rows, cols) for GEMM under the batch shape, copying only if it must. */
+static bool prepare(lam_tensor *x, int nb, const int64_t *batch, gemm_operand *op) {
+    int64_t shape[LAM_MAX_DIMS];
+    for (int i = 0; i < nb; ++i) shape[i] = batch[i];
+    int64_t rows = x->shape[x->ndim - 2], cols = x->shape[x->ndim - 1];
+    shape[nb] = rows;
+    shape[nb + 1] = cols;
+    lam_view v = lam_broadcast_view(x, nb + 2, shape);
+    int64_t rs = v.stride[nb], cs = v.stride[nb + 1];
+    op->t = x;
+    if ((cs == 1 || cols == 1) && (rows == 1 || rs >= cols) && batch_stride(&v, nb, &op->batch_stride)) {
+        op->trans = false;
+        op->ld = rows == 1 ? cols : rs;
+        return true;
+    }
+    if ((rs == 1 || rows == 1) && (cols == 1 || cs >= rows) && batch_stride(&v, nb, &op->batch_stride)) {
+        op->trans = true;
+        op->ld = cols == 1 ? rows : cs;
+        return true;
+    }
+    op->t = lam_contiguous(lam_expand(x, nb + 2, shape));   /* a layout GEMM cannot read */
+    op->trans = false;
+    op->ld = cols;
+    op->batch_stride = rows * cols;
+    return op->t != NULL;
+}
+
+static lam_tensor *matmul_forward(lam_tensor *a, lam_tensor *b) {
+    int64_t batch[LAM_MAX_DIMS];
+    int nb = 0;
+    {   /* batch dims broadcast like elementwise ops */
+        lam_tensor ha = *a, hb = *b;
+        ha.ndim -= 2;
+        hb.ndim -= 2;
+        nb = lam_broadcast_shape("lam_matmul", &ha, &hb, batch);
+        if (nb < 0) return NULL;
+    }
+    if (nb + 2 > LAM_MAX_DIMS) LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_matmul: more than %d dimensions", LAM_MAX_DIMS);
+    gemm_operand A, B;
+    if (!prepare(a, nb, batch, &A) || !prepare(b, nb, batch, &B)) return NULL;
+    int64_t m = a->shape[a->ndim - 2], k = a->shape[a->ndim - 1], n = b->shape[b->ndim - 1];
+    batch[nb] = m;
+    batch[nb + 1] = n;
+    lam_tensor *c = lam_tensor_alloc(LAM_F32, nb + 2, batch, LAM_DEV(a));
+    if (!c) return NULL;
+    int64_t count = lam_shape_numel(nb, batch);
+    if (count * m * n == 0) return c;
+    if (k == 0) return lam_fill_(c, 0.0f) == LAM_OK ? c : NULL;
+    lam_gemm_args g = {
+        .trans_a = A.trans, .trans_b = B.trans, .m = m, .n = n, .k = k, .batch = count, .alpha = 1.0f, .beta = 0.0f,
+        .a = A.t->storage->buf, .a_off = A.t->offset, .lda = A.ld, .a_stride = A.batch_stride,
+        .b = B.t->storage->buf, .b_off = B.t->offset, .ldb = B.ld, .b_stride = B.batch_stride,
+        .c = c->storage->buf, .c_off = 0, .ldc = n, .c_stride = m * n,
+    };
+    return LAM_DEV(a)->ops->gemm(LAM_DEV(a), &g) == LAM_OK ? c : NULL;
+}
+
+/* dA = g @ B^T and dB = A^T @ g, summed over broadcast batch dims. */
+static lam_status matmul_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
+    lam_tensor *a = n->in[0], *b = n->in[1];
+    if (lam_input_needs_grad(n, 0) &&
+        !(gin[0] = lam_sum_to_shape(lam_matmul(g, lam_transpose(b, -1, -2)), a->ndim, a->shape)))
+        return lam_last_status();
+    if (lam_input_needs_grad(n, 1) &&
+        !(gin[1] = lam_sum_to_shape(lam_matmul(lam_transpose(a, -1, -2), g), b->ndim, b->shape)))
+        return lam_last_status();
+    return LAM_OK;
+}
+
+lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b) {
+    LAM_CHECK_ARG("lam_matmul", a);
+    LAM_CHECK_ARG("lam_matmul", b);
+    if (!lam_require_f32("lam_matmul", a) || !lam_require_f32("lam_matmul", b) || !lam_same_device("lam_matmul", a, b))
+        return NULL;
+    if (a->ndim == 0 || b->ndim == 0) LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_matmul: operands need at least one dimension");
+    int64_t ka = a->shape[a->ndim - 1], kb = b->shape[b->ndim == 1 ? 0 : b->ndim - 2];
+    if (ka != kb) {
+        char x[96], y[96];
+        LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_matmul: inner dimensions differ: %s @ %s", lam_shape_str(a, x, sizeof x),
+                      lam_shape_str(b, y, sizeof y));
+    }
+    /* 1-D operands become matrices for the product and lose that dim after (NumPy). */
+    lam_tensor *a2 = a->ndim == 1 ? lam_unsqueeze(a, 0) : a, *b2 = b->ndim == 1 ? lam_unsqueeze(b, 1) : b;
+    if (!a2 || !b2) return NULL;
+    lam_tensor *c = matmul_forward(a2, b2);
+    if (c) lam_record(c, "lam_matmul", matmul_backward, 2, (lam_tensor *[]){a2, b2});
+    if (c && a->ndim == 1) c = lam_squeeze(c, -2);
+    if (c && b->ndim == 1) c = lam_squeeze(c, -1);
+    return c;
+}

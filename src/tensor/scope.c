@@ -1,0 +1,79 @@
+/* Scopes: every new tensor handle is owned by the innermost scope until lam_keep. */
+#include <stdlib.h>
+
+#include "autograd/autograd_impl.h"
+#include "core/error.h"
+#include "tensor/tensor_impl.h"
+
+typedef struct lam_scope {
+    lam_tensor **items;   /* NULL where a tensor was kept out */
+    size_t count, cap;
+    size_t tape_mark;     /* tape length at begin: entries after it die with the scope */
+    struct lam_scope *outer;
+} lam_scope;
+
+static _Thread_local lam_scope root_scope;
+static _Thread_local lam_scope *current;
+
+static lam_scope *innermost(void) { return current ? current : &root_scope; }
+
+lam_tensor *lam_scope_adopt(lam_tensor *t) {
+    lam_scope *s = innermost();
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        lam_tensor **items = realloc(s->items, cap * sizeof *items);
+        if (!items) {
+            lam_release(t);
+            LAM_FAIL_NULL(LAM_ERR_OOM, "lam_scope: out of host memory");
+        }
+        s->items = items;
+        s->cap = cap;
+    }
+    t->scope = s;
+    t->scope_slot = s->count;
+    s->items[s->count++] = t;
+    return t;
+}
+
+size_t lam_scope_tape_mark(void) { return current ? current->tape_mark : 0; }
+
+lam_tensor *lam_keep(lam_tensor *t) {
+    if (!t) {
+        lam_null_arg("lam_keep");
+        return NULL;
+    }
+    if (t->scope) {   /* hand over the scope's reference */
+        t->scope->items[t->scope_slot] = NULL;
+        t->scope = NULL;
+    } else {
+        lam_retain(t);
+    }
+    return t;
+}
+
+void lam_scope_begin(void) {
+    lam_scope *s = calloc(1, sizeof *s);
+    if (!s) {
+        lam_set_error(LAM_ERR_OOM, "lam_scope_begin: out of host memory");
+        return;
+    }
+    s->tape_mark = lam_tape_length();
+    s->outer = current;
+    current = s;
+}
+
+lam_status lam_scope_end(void) {
+    lam_scope *s = current;
+    if (!s) return lam_set_error(LAM_ERR_STATE, "lam_scope_end: no scope was begun on this thread");
+    lam_tape_truncate(s->tape_mark);
+    for (size_t i = s->count; i-- > 0;) {
+        lam_tensor *t = s->items[i];
+        if (!t) continue;
+        t->scope = NULL;
+        lam_release(t);
+    }
+    current = s->outer;
+    free(s->items);
+    free(s);
+    return LAM_OK;
+}
