@@ -25,6 +25,9 @@
  *   lamina/tensor.h   tensors: creation, reading, views, ownership
  *   lamina/ops.h      maths on tensors
  *   lamina/autograd.h gradients: requires_grad, backward, no_grad, gradcheck
+ *   lamina/module.h   modules: classes, children, parameters, device moves, save/load
+ *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
+ *   lamina/optim.h    SGD, Adam, AdamW
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -34,5 +37,8 @@
 #include "lamina/tensor.h"
 #include "lamina/ops.h"
 #include "lamina/autograd.h"
+#include "lamina/module.h"
+#include "lamina/nn.h"
+#include "lamina/optim.h"
 
 #endif

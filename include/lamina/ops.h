@@ -78,6 +78,11 @@ LAM_API lam_tensor *lam_log_softmax(lam_tensor *x, int dim);
 /* --- matrix product, NumPy rules: 1-D operands, broadcast batch dims --------------------- */
 LAM_API lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b);
 
+/* --- losses (means over the batch, as PyTorch's defaults) ------------------------------ */
+/* logits (N, C) f32, labels (N,) i32 or i64 class indices in [0, C). */
+LAM_API lam_tensor *lam_cross_entropy(lam_tensor *logits, lam_tensor *labels);
+LAM_API lam_tensor *lam_mse_loss(lam_tensor *input, lam_tensor *target);
+
 #ifdef __cplusplus
 }
 #endif
