@@ -52,6 +52,8 @@ static lam_status step(lam_node *n) {
     for (int i = 0; st == LAM_OK && i < n->n_in; ++i) {
         lam_tensor *x = n->in[i];
         if (!gin[i] || !x->requires_grad) continue;
+        if (x->graph_freed)
+            return lam_set_error(LAM_ERR_STATE, "lam_backward: %s's input was freed by an earlier lam_backward", n->op);
         if (x->grad_fn) st = accumulate(&x->grad_fn->gout, gin[i], false);
         else st = accumulate(&x->grad, gin[i], true);   /* a leaf keeps its own copy */
     }
@@ -60,10 +62,10 @@ static lam_status step(lam_node *n) {
 
 static lam_status check_output(const lam_tensor *out, const lam_tensor *grad) {
     char a[96], b[96];
+    if (out->graph_freed)
+        return lam_set_error(LAM_ERR_STATE, "lam_backward: the graph of this tensor was freed by an earlier lam_backward");
     if (!out->requires_grad)
-        return lam_set_error(LAM_ERR_STATE, out->graph_freed
-            ? "lam_backward: the graph of this tensor was freed by an earlier lam_backward"
-            : "lam_backward: tensor does not require grad (no input of it requires grad)");
+        return lam_set_error(LAM_ERR_STATE, "lam_backward: tensor does not require grad (no input of it requires grad)");
     if (!grad && lam_numel(out) != 1)
         return lam_set_error(LAM_ERR_SHAPE, "lam_backward: output of shape %s is not a scalar; use lam_backward_with",
                              lam_shape_str(out, a, sizeof a));
