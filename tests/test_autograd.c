@@ -376,7 +376,7 @@ static void test_memory_flat(void **state) {
                       lam_device_spec(dev), iters, (unsigned long long)first.device_allocs,
                       (unsigned long long)last.device_allocs, (unsigned long long)first.in_use,
                       (unsigned long long)last.in_use);
-        if (d > 0) assert_int_equal(last.device_allocs, first.device_allocs);   /* cpu has no pool to reuse */
+        assert_int_equal(last.device_allocs, first.device_allocs);
         assert_int_equal(last.in_use, first.in_use);
         assert_int_equal(lam_live_tensors(), live);
         lam_release(w);

@@ -86,14 +86,24 @@ static lam_tensor *matmul_forward(lam_tensor *a, lam_tensor *b) {
     return LAM_DEV(a)->ops->gemm(LAM_DEV(a), &g) == LAM_OK ? c : NULL;
 }
 
+/* True when t's last two dims are stored transposed (t came from lam_transpose). */
+static bool stored_transposed(const lam_tensor *t) { return t->stride[t->ndim - 2] == 1 && t->shape[t->ndim - 2] > 1; }
+
+/* X^T Y, laid out like `like`: computed as (Y^T X)^T when like is stored transposed, so the
+ * gradient of a transposed weight (Linear's W^T) comes out contiguous for W. */
+static lam_tensor *product_like(lam_tensor *x_t, lam_tensor *y, bool transposed) {
+    if (!transposed) return lam_matmul(x_t, y);
+    return lam_transpose(lam_matmul(lam_transpose(y, -1, -2), lam_transpose(x_t, -1, -2)), -1, -2);
+}
+
 /* dA = g @ B^T and dB = A^T @ g, summed over broadcast batch dims. */
 static lam_status matmul_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
     lam_tensor *a = n->in[0], *b = n->in[1];
     if (lam_input_needs_grad(n, 0) &&
-        !(gin[0] = lam_sum_to_shape(lam_matmul(g, lam_transpose(b, -1, -2)), a->ndim, a->shape)))
+        !(gin[0] = lam_sum_to_shape(product_like(g, lam_transpose(b, -1, -2), stored_transposed(a)), a->ndim, a->shape)))
         return lam_last_status();
     if (lam_input_needs_grad(n, 1) &&
-        !(gin[1] = lam_sum_to_shape(lam_matmul(lam_transpose(a, -1, -2), g), b->ndim, b->shape)))
+        !(gin[1] = lam_sum_to_shape(product_like(lam_transpose(a, -1, -2), g, stored_transposed(b)), b->ndim, b->shape)))
         return lam_last_status();
     return LAM_OK;
 }

@@ -40,7 +40,7 @@ static lam_tensor *reduce_forward(const char *op, lam_reduce_op code, lam_tensor
             if (keepdim) shape[nd++] = 1;
             continue;
         }
-        *(i < d || all ? &outer : &inner) *= x->shape[i];
+        *(i < d ? &outer : &inner) *= x->shape[i];
         shape[nd++] = x->shape[i];
     }
     if (len == 0 && code != LAM_REDUCE_SUM && code != LAM_REDUCE_MEAN) {
@@ -109,5 +109,5 @@ lam_tensor *lam_sum_to_shape(lam_tensor *x, int ndim, const int64_t *shape) {
     lam_tensor *y = x;
     for (int i = 0; i < x->ndim && y; ++i)
         if (i < lead || (shape[i - lead] == 1 && x->shape[i] != 1)) y = lam_sum_dim(y, i, true);
-    return y == x ? lam_reshape(x, x->ndim, x->shape) : lam_reshape(y, ndim, shape);
+    return y == x ? lam_expand(x, ndim, shape) : lam_reshape(y, ndim, shape);   /* a view, keeping x's strides */
 }

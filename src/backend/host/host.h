@@ -5,8 +5,14 @@
 #include "backend/backend.h"
 #include "cl/common.h"
 
+/* Op codes as literals, so contiguous loops are compiled once per op with the switch in
+ * lam_*_apply folded away (and vectorized). */
+#define LAM_FOR_EACH_UNARY(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+#define LAM_FOR_EACH_BINARY(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+_Static_assert(LAM_UNARY_COUNT == 9 && LAM_BINARY_COUNT == 17, "LAM_FOR_EACH_* must list every op");
+
 /* Parallelize loops only when there is enough work to pay for the threads. */
-#define LAM_HOST_PAR_MIN 32768
+#define LAM_HOST_PAR_MIN 262144
 
 lam_layout lam_host_layout(const lam_view *v);
 bool lam_host_is_contiguous(const lam_view *v);

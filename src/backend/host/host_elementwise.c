@@ -104,8 +104,13 @@ lam_status lam_host_unary(lam_device *d, lam_unary_op op, const lam_view *dst, c
     const float *xs = x->buf;
     if (lam_host_is_contiguous(x)) {
         xs += x->offset;
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-        for (int64_t i = 0; i < n; ++i) o[i] = lam_unary_apply((int)op, xs[i]);
+#define UNARY_LOOP(OP)                                                                  \
+    case OP:                                                                            \
+        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                           \
+        for (int64_t i = 0; i < n; ++i) o[i] = lam_unary_apply(OP, xs[i]);              \
+        break;
+        switch ((int)op) { LAM_FOR_EACH_UNARY(UNARY_LOOP) default: break; }
+#undef UNARY_LOOP
         return LAM_OK;
     }
     lam_layout L = lam_host_layout(x);
@@ -123,8 +128,13 @@ lam_status lam_host_binary(lam_device *d, lam_binary_op op, const lam_view *dst,
     if (lam_host_is_contiguous(a) && lam_host_is_contiguous(b)) {
         as += a->offset;
         bs += b->offset;
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-        for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply((int)op, as[i], bs[i]);
+#define BINARY_LOOP(OP)                                                                 \
+    case OP:                                                                            \
+        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                           \
+        for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply(OP, as[i], bs[i]);      \
+        break;
+        switch ((int)op) { LAM_FOR_EACH_BINARY(BINARY_LOOP) default: break; }
+#undef BINARY_LOOP
         return LAM_OK;
     }
     lam_layout La = lam_host_layout(a), Lb = lam_host_layout(b);
@@ -140,10 +150,19 @@ lam_status lam_host_binary_scalar(lam_device *d, lam_binary_op op, const lam_vie
     int64_t n = view_numel(dst);
     float *o = (float *)dst->buf + dst->offset;
     const float *as = a->buf;
+    if (lam_host_is_contiguous(a)) {
+        as += a->offset;
+#define SCALAR_LOOP(OP)                                                                 \
+    case OP:                                                                            \
+        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                           \
+        for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply(OP, as[i], s);          \
+        break;
+        switch ((int)op) { LAM_FOR_EACH_BINARY(SCALAR_LOOP) default: break; }
+#undef SCALAR_LOOP
+        return LAM_OK;
+    }
     lam_layout La = lam_host_layout(a);
-    bool contiguous = lam_host_is_contiguous(a);
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-    for (int64_t i = 0; i < n; ++i)
-        o[i] = lam_binary_apply((int)op, as[contiguous ? a->offset + i : lam_layout_index(La, i)], s);
+    for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply((int)op, as[lam_layout_index(La, i)], s);
     return LAM_OK;
 }

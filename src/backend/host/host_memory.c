@@ -1,5 +1,6 @@
-/* Host backend: 64-byte aligned memory, byte copies, stats, and the vtable itself. */
-#include <stdatomic.h>
+/* Host backend: 64-byte aligned memory with a cache of large blocks, byte copies, stats,
+ * and the vtable itself. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,35 +8,91 @@
 #include "backend/host/host.h"
 #include "core/error.h"
 
-/* Each block carries its size in a 64-byte header so free can account for it. */
+/* Each block carries its size class in a 64-byte header. Freed blocks are cached by size
+ * class (quarter powers of two, from 256 bytes) so steady-state training stops paying for
+ * mmap and page faults, and asks the system for nothing new. */
 #define HEADER 64
+#define CACHE_MIN_SHIFT 8
+#define CLASSES (4 * (48 - CACHE_MIN_SHIFT))
+#define CACHE_LIMIT ((uint64_t)1 << 30)
 
-static atomic_ullong in_use, peak, allocs;
+typedef struct block { size_t bytes; int cls; struct block *next; } block;
+_Static_assert(sizeof(block) <= HEADER, "the block header must fit");
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static block *free_lists[CLASSES];
+static lam_pool_stats stats;
+
+/* The class of a request and its rounded size; -1 for huge requests (not cached). */
+static int size_class(size_t bytes, size_t *rounded) {
+    if (bytes < ((size_t)1 << CACHE_MIN_SHIFT)) bytes = (size_t)1 << CACHE_MIN_SHIFT;
+    int shift = 63 - __builtin_clzll((unsigned long long)bytes);
+    size_t quarter = (size_t)1 << (shift - 2);
+    size_t steps = (bytes - ((size_t)1 << shift) + quarter - 1) / quarter;   /* 0..4 */
+    *rounded = ((size_t)1 << shift) + steps * quarter;
+    int cls = 4 * (shift - CACHE_MIN_SHIFT) + (int)steps;
+    return cls < CLASSES ? cls : -1;
+}
 
 static void *host_alloc(lam_device *d, size_t bytes) {
     (void)d;
-    size_t total = HEADER + ((bytes + 63) & ~(size_t)63);
-    unsigned char *p = aligned_alloc(64, total);
-    if (!p) {
-        lam_set_error(LAM_ERR_OOM, "cpu: out of memory allocating %zu bytes", bytes);
-        return NULL;
+    size_t rounded;
+    int cls = size_class(bytes, &rounded);
+    pthread_mutex_lock(&lock);
+    block *b = cls >= 0 ? free_lists[cls] : NULL;
+    if (b) {
+        free_lists[cls] = b->next;
+        stats.cached -= rounded;
+        stats.hits++;
     }
-    memcpy(p, &bytes, sizeof bytes);
-    unsigned long long now = atomic_fetch_add(&in_use, bytes) + bytes;
-    unsigned long long old = atomic_load(&peak);
-    while (now > old && !atomic_compare_exchange_weak(&peak, &old, now)) {}
-    atomic_fetch_add(&allocs, 1);
-    return p + HEADER;
+    pthread_mutex_unlock(&lock);
+    if (!b) {
+        b = aligned_alloc(64, HEADER + rounded);
+        if (!b) {
+            lam_set_error(LAM_ERR_OOM, "cpu: out of memory allocating %zu bytes", bytes);
+            return NULL;
+        }
+        pthread_mutex_lock(&lock);
+        stats.device_allocs++;
+        pthread_mutex_unlock(&lock);
+    }
+    b->bytes = rounded;
+    b->cls = cls;
+    pthread_mutex_lock(&lock);
+    stats.in_use += rounded;
+    if (stats.in_use > stats.peak) stats.peak = stats.in_use;
+    pthread_mutex_unlock(&lock);
+    return (unsigned char *)b + HEADER;
 }
 
 static void host_free(lam_device *d, void *buf) {
     (void)d;
     if (!buf) return;
-    unsigned char *p = (unsigned char *)buf - HEADER;
-    size_t bytes;
-    memcpy(&bytes, p, sizeof bytes);
-    atomic_fetch_sub(&in_use, bytes);
-    free(p);
+    block *b = (block *)((unsigned char *)buf - HEADER);
+    pthread_mutex_lock(&lock);
+    stats.in_use -= b->bytes;
+    bool keep = b->cls >= 0 && stats.cached + b->bytes <= CACHE_LIMIT;
+    if (keep) {
+        b->next = free_lists[b->cls];
+        free_lists[b->cls] = b;
+        stats.cached += b->bytes;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!keep) free(b);
+}
+
+static lam_status host_empty_cache(lam_device *d) {
+    (void)d;
+    pthread_mutex_lock(&lock);
+    for (int c = 0; c < CLASSES; ++c)
+        while (free_lists[c]) {
+            block *b = free_lists[c];
+            free_lists[c] = b->next;
+            free(b);
+        }
+    stats.cached = 0;
+    pthread_mutex_unlock(&lock);
+    return LAM_OK;
 }
 
 static lam_status host_write(lam_device *d, void *buf, size_t offset, const void *src, size_t bytes) {
@@ -52,8 +109,9 @@ static lam_status host_read(lam_device *d, void *buf, size_t offset, void *dst, 
 
 static lam_status host_pool_stats(lam_device *d, lam_pool_stats *out) {
     (void)d;
-    *out = (lam_pool_stats){.in_use = atomic_load(&in_use), .peak = atomic_load(&peak),
-                            .device_allocs = atomic_load(&allocs)};
+    pthread_mutex_lock(&lock);
+    *out = stats;
+    pthread_mutex_unlock(&lock);
     return LAM_OK;
 }
 
@@ -84,7 +142,7 @@ static const lam_backend_ops host_ops = {
     .write = host_write,
     .read = host_read,
     .pool_stats = host_pool_stats,
-    .empty_cache = host_nothing,
+    .empty_cache = host_empty_cache,
     .synchronize = host_nothing,
     .query = host_query,
     .fill = lam_host_fill,
