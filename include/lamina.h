@@ -28,6 +28,7 @@
  *   lamina/module.h   modules: classes, children, parameters, device moves, save/load
  *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
  *   lamina/optim.h    SGD, Adam, AdamW
+ *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -40,5 +41,6 @@
 #include "lamina/module.h"
 #include "lamina/nn.h"
 #include "lamina/optim.h"
+#include "lamina/data.h"
 
 #endif

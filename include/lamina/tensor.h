@@ -78,16 +78,16 @@ LAM_API lam_status lam_read(const lam_tensor *t, void *dst, size_t dst_bytes);
 LAM_API lam_status lam_write(lam_tensor *t, const void *src, size_t src_bytes);
 /* The value of a one-element tensor, as a double. NAN and an error otherwise. Waits. */
 LAM_API double lam_item(const lam_tensor *t);
-/* A copy on dev (t itself, with a new reference, if it is already there). */
+/* A copy on dev; on t's own device a new handle sharing t's storage (no copy). */
 LAM_API lam_tensor *lam_to(lam_tensor *t, lam_device *dev);
 /* A copy converted to another dtype (f32 <-> i32/i64; floats truncate toward zero). */
 LAM_API lam_tensor *lam_to_dtype(lam_tensor *t, lam_dtype dt);
-/* A contiguous row-major copy (t itself, with a new reference, if already contiguous). */
+/* A contiguous row-major copy; a new handle sharing t's storage if t is contiguous already. */
 LAM_API lam_tensor *lam_contiguous(lam_tensor *t);
 LAM_API lam_tensor *lam_clone(lam_tensor *t);
-/* Copies src into dst in place (same shape, dtype; any devices). */
+/* Copies src into dst in place: same shape and dtype, any devices, dst may be a view. */
 LAM_API lam_status lam_copy_(lam_tensor *dst, lam_tensor *src);
-/* Sets every element of t to value, in place. */
+/* Sets every element of t (which may be a view) to value, in place. */
 LAM_API lam_status lam_fill_(lam_tensor *t, float value);
 
 /* --- views: share storage, no copy ------------------------------------------------------ */

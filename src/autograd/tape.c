@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "autograd/autograd_impl.h"
+#include "lamina/autograd.h"
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
 

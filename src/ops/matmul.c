@@ -123,7 +123,8 @@ lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b) {
     /* 1-D operands become matrices for the product and lose that dim after (NumPy). */
     lam_tensor *a2 = a->ndim == 1 ? lam_unsqueeze(a, 0) : a, *b2 = b->ndim == 1 ? lam_unsqueeze(b, 1) : b;
     if (!a2 || !b2) return NULL;
-    lam_tensor *c = matmul_forward(a2, b2);
+    lam_scope_begin();   /* copies GEMM needed die here */
+    lam_tensor *c = lam_scope_end_keep(matmul_forward(a2, b2));
     if (c) lam_record(c, "lam_matmul", matmul_backward, 2, (lam_tensor *[]){a2, b2});
     if (c && a->ndim == 1) c = lam_squeeze(c, -2);
     if (c && b->ndim == 1) c = lam_squeeze(c, -1);

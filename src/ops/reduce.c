@@ -47,13 +47,13 @@ static lam_tensor *reduce_forward(const char *op, lam_reduce_op code, lam_tensor
         char s[96];
         LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: cannot reduce an empty dimension of %s", op, lam_shape_str(x, s, sizeof s));
     }
-    lam_tensor *src = lam_contiguous(x);
-    lam_tensor *out = src ? lam_tensor_alloc(code == LAM_REDUCE_ARGMAX ? LAM_I64 : LAM_F32, nd, shape, LAM_DEV(x)) : NULL;
-    if (!out) return NULL;
+    lam_tensor *out = lam_tensor_alloc(code == LAM_REDUCE_ARGMAX ? LAM_I64 : LAM_F32, nd, shape, LAM_DEV(x));
+    lam_tensor *src = !out ? NULL : lam_is_contiguous(x) ? x : lam_tensor_copy(x, LAM_F32);
+    if (!src) return NULL;
     lam_view o = lam_view_of(out), s = lam_view_of(src);
-    if (lam_numel(out) > 0 && LAM_DEV(x)->ops->reduce(LAM_DEV(x), code, &o, &s, outer, len, inner) != LAM_OK)
-        return NULL;
-    return out;
+    lam_status st = lam_numel(out) > 0 ? LAM_DEV(x)->ops->reduce(LAM_DEV(x), code, &o, &s, outer, len, inner) : LAM_OK;
+    if (src != x) lam_release(lam_keep(src));   /* the copy is done with */
+    return st == LAM_OK ? out : NULL;
 }
 
 lam_tensor *lam_reduce_run(const char *op, lam_reduce_op code, lam_tensor *x, int dim, bool keepdim, bool all) {

@@ -30,7 +30,8 @@ static lam_tensor *softmax(const char *op, bool log, lam_tensor *x, int dim) {
     int d = lam_wrap_dim(op, dim, x->ndim);
     if (d < 0) return NULL;
     bool grad = lam_grad_enabled(false);   /* the transposes inside are not recorded */
-    lam_tensor *y = softmax_forward(log, x, d);
+    lam_scope_begin();
+    lam_tensor *y = lam_scope_end_keep(softmax_forward(log, x, d));
     lam_grad_enabled(grad);
     if (!y) return NULL;
     lam_node *n = lam_record(y, op, softmax_backward, 1, &x);

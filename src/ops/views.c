@@ -32,13 +32,13 @@ lam_tensor *lam_reshape(lam_tensor *x, int ndim, const int64_t *shape) {
         LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_reshape: cannot view %s (%lld elements) as %s", lam_shape_str(x, a, sizeof a),
                       (long long)numel, lam_format_shape(ndim, shape, b, sizeof b));
     }
-    bool grad = lam_grad_enabled(false);
-    lam_tensor *src = lam_contiguous(x);   /* a copy only when x's strides do not allow a view */
-    lam_grad_enabled(grad);
+    lam_tensor *src = lam_is_contiguous(x) ? x : lam_tensor_copy(x, x->dtype);   /* copy only if it must */
     if (!src) return NULL;
     int64_t stride[LAM_MAX_DIMS];
     lam_contiguous_strides(ndim, s, stride);
-    return record_view(lam_tensor_view(src, ndim, s, stride, src->offset), x, "lam_reshape", regroup_backward);
+    lam_tensor *y = lam_tensor_view(src, ndim, s, stride, src->offset);
+    if (src != x) lam_release(lam_keep(src));   /* the view holds the copy's storage */
+    return record_view(y, x, "lam_reshape", regroup_backward);
 }
 
 lam_tensor *lam_unsqueeze(lam_tensor *x, int dim) {

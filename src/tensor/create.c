@@ -27,9 +27,15 @@ lam_status lam_fill_(lam_tensor *t, float value) {
         lam_null_arg("lam_fill_");
         return lam_last_status();
     }
-    if (!lam_is_contiguous(t)) return lam_set_error(LAM_ERR_ARG, "lam_fill_: tensor must be contiguous");
     if (lam_numel(t) == 0) return LAM_OK;
     lam_device *d = t->storage->dev;
+    if (!lam_is_contiguous(t)) {   /* a view: fill a contiguous temporary and copy it in */
+        lam_tensor *tmp = lam_tensor_alloc(t->dtype, t->ndim, t->shape, d);
+        lam_status st = tmp ? lam_fill_(tmp, value) : lam_last_status();
+        if (st == LAM_OK) st = lam_copy_(t, tmp);
+        if (tmp) lam_release(lam_keep(tmp));
+        return st;
+    }
     lam_view v = lam_view_of(t);
     return d->ops->fill(d, &v, fill_bits(t->dtype, value));
 }

@@ -77,3 +77,9 @@ lam_status lam_scope_end(void) {
     free(s);
     return LAM_OK;
 }
+
+lam_tensor *lam_scope_end_keep(lam_tensor *t) {
+    if (t) lam_keep(t);
+    lam_scope_end();
+    return t ? lam_scope_adopt(t) : NULL;
+}

@@ -38,6 +38,9 @@ lam_tensor *lam_tensor_alloc(lam_dtype dt, int ndim, const int64_t *shape, lam_d
 /* A new handle sharing t's storage with another shape/strides/offset (a view). */
 lam_tensor *lam_tensor_view(lam_tensor *t, int ndim, const int64_t *shape,
                             const int64_t *stride, int64_t offset);
+/* Ends the innermost scope but hands t (made inside it) to the enclosing one: ops use it
+ * so their internal temporaries die at once instead of pinning memory in the caller's scope. */
+lam_tensor *lam_scope_end_keep(lam_tensor *t);
 /* Tape length when the innermost scope began (0 at the root). */
 size_t lam_scope_tape_mark(void);
 /* Hands a new handle (refcount 1) to the innermost scope. */

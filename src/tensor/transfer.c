@@ -119,6 +119,9 @@ lam_status lam_copy_(lam_tensor *dst, lam_tensor *src) {
         return lam_set_error(LAM_ERR_SHAPE, "lam_copy_: shapes differ: %s <- %s", lam_shape_str(dst, a, sizeof a),
                              lam_shape_str(src, b, sizeof b));
     }
+    if (dst->dtype != src->dtype)
+        return lam_set_error(LAM_ERR_ARG, "lam_copy_: dtypes differ: %s <- %s (use lam_to_dtype)", lam_dtype_name(dst->dtype),
+                             lam_dtype_name(src->dtype));
     lam_device *d = dst->storage->dev;
     lam_status st = LAM_OK;
     lam_scope_begin();
