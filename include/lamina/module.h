@@ -61,6 +61,11 @@ LAM_API void lam_module_free(lam_module *m);
 LAM_API lam_module *lam_module_child(lam_module *m, const char *name);
 LAM_API lam_tensor *lam_module_param(lam_module *m, const char *name);
 LAM_API lam_tensor *lam_module_buffer(lam_module *m, const char *name);
+/* The direct children in registration order: fills up to max (out may be NULL to count);
+ * returns how many there are (-1 if m is NULL). A hand-built Sequential's forward uses it. */
+LAM_API int lam_module_children(lam_module *m, lam_module **out, int max);
+/* The name child i was registered under, or NULL. */
+LAM_API const char *lam_module_child_name(const lam_module *m, int i);
 
 /* Tree walks. Names are PyTorch's dotted names. */
 typedef struct {

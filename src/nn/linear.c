@@ -1,0 +1,101 @@
+/* Linear and LazyLinear: y = x W^T + b with W (out, in) and b (out), PyTorch's layout. */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "lamina/autograd.h"
+#include "lamina/ops.h"
+#include "nn/module_impl.h"
+
+typedef struct {
+    int64_t in_features, out_features;
+    bool has_bias;
+    lam_tensor *weight, *bias;   /* owned by the module's registry */
+} linear_state;
+
+/* PyTorch's reset_parameters: kaiming_uniform_(a=sqrt(5)) gives W ~ U(+-1/sqrt(in)), b alike. */
+static lam_status linear_reset(lam_module *m) {
+    linear_state *s = lam_self(m);
+    if (!s->weight) return LAM_OK;   /* a lazy layer gets its init when it materializes */
+    float bound = s->in_features > 0 ? 1.0f / sqrtf((float)s->in_features) : 0.0f;
+    lam_status st = lam_init_kaiming_uniform_(s->weight, sqrtf(5.0f));
+    if (st == LAM_OK && s->bias) st = lam_init_uniform_(s->bias, -bound, bound);
+    return st;
+}
+
+static void linear_repr(const lam_module *m, char *buf, size_t size) {
+    const linear_state *s = lam_self_const(m);
+    snprintf(buf, size, "in_features=%lld, out_features=%lld, bias=%s", (long long)s->in_features,
+             (long long)s->out_features, s->has_bias ? "True" : "False");
+}
+
+static lam_tensor *linear_forward(lam_module *m, lam_tensor *x);
+
+static const lam_module_class LINEAR = {.name = "Linear", .state_size = sizeof(linear_state),
+                                        .forward = linear_forward, .extra_repr = linear_repr,
+                                        .reset_parameters = linear_reset};
+static const lam_module_class LAZY_LINEAR = {.name = "LazyLinear", .state_size = sizeof(linear_state),
+                                             .forward = linear_forward, .extra_repr = linear_repr,
+                                             .reset_parameters = linear_reset};
+
+/* Creates W (and b) on the module's device, registers and initializes them. */
+static lam_status materialize(lam_module *m, int64_t in_features) {
+    linear_state *s = lam_self(m);
+    lam_device *dev = lam_module_device(m);
+    bool prev = lam_grad_enabled(false);
+    lam_tensor *w = lam_empty(LAM_F32, LAM_SHAPE(s->out_features, in_features), dev);
+    s->weight = lam_add_param(m, "weight", w);
+    if (s->weight && s->has_bias)
+        s->bias = lam_add_param(m, "bias", lam_empty(LAM_F32, LAM_SHAPE(s->out_features), dev));
+    lam_grad_enabled(prev);
+    if (!s->weight || (s->has_bias && !s->bias)) return lam_last_status();
+    s->in_features = in_features;
+    return linear_reset(m);
+}
+
+static lam_tensor *linear_forward(lam_module *m, lam_tensor *x) {
+    linear_state *s = lam_self(m);
+    if (lam_ndim(x) < 1) LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: input must have at least one dimension", m->cls->name);
+    int64_t in = lam_dim(x, -1);
+    if (m->lazy_pending) {
+        if (materialize(m, in) != LAM_OK) return NULL;
+        m->lazy_pending = false;
+        lam_module_set_class(m, &LINEAR);   /* PyTorch turns a LazyLinear into a Linear */
+    }
+    if (in != s->in_features) {
+        char sh[96];
+        LAM_FAIL_NULL(LAM_ERR_SHAPE, "Linear: input %s does not match in_features=%lld", lam_shape_str(x, sh, sizeof sh),
+                      (long long)s->in_features);
+    }
+    lam_tensor *y = lam_matmul(x, lam_transpose(s->weight, 0, 1));
+    return s->bias ? lam_add(y, s->bias) : y;
+}
+
+static lam_module *make_linear(const char *op, int64_t in_features, int64_t out_features, bool bias, bool lazy) {
+    if (out_features <= 0 || (!lazy && in_features <= 0))
+        LAM_FAIL_NULL(LAM_ERR_ARG, "%s: features must be positive (in=%lld, out=%lld)", op, (long long)in_features,
+                      (long long)out_features);
+    lam_module *m = lam_module_new(lazy ? &LAZY_LINEAR : &LINEAR);
+    if (!m) return NULL;
+    linear_state *s = lam_self(m);
+    s->out_features = out_features;
+    s->has_bias = bias;
+    m->lazy_pending = lazy;
+    if (!lazy && materialize(m, in_features) != LAM_OK) {
+        lam_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+lam_module *lam_nn_linear(int64_t in_features, int64_t out_features) {
+    return make_linear("lam_nn_linear", in_features, out_features, true, false);
+}
+
+lam_module *lam_nn_linear_nobias(int64_t in_features, int64_t out_features) {
+    return make_linear("lam_nn_linear_nobias", in_features, out_features, false, false);
+}
+
+lam_module *lam_nn_lazy_linear(int64_t out_features) {
+    return make_linear("lam_nn_lazy_linear", 0, out_features, true, true);
+}
