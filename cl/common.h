@@ -129,3 +129,34 @@ LAM_FN float lam_rand_normal_at(lam_u64 seed, lam_u64 index) {
 }
 
 #endif
+
+/* ---- optimizer updates (appended for src/optim; shared by host_optim.c and optim.cl) ---- */
+#ifndef LAM_CL_COMMON_OPTIM_H
+#define LAM_CL_COMMON_OPTIM_H
+
+/* torch.optim.SGD on one element: g += wd * p; with momentum, b = g on the first step else
+ * b = mom * b + (1 - damp) * g, and g = nesterov ? g + mom * b : b; then p -= lr * g. */
+LAM_FN void lam_sgd_update(float *p, float g, float *b, float lr, float mom, float damp, float wd,
+                           int nesterov, int first) {
+    if (wd != 0.0f) g += wd * *p;
+    if (mom != 0.0f) {
+        *b = first ? g : mom * *b + (1.0f - damp) * g;
+        g = nesterov ? g + mom * *b : *b;
+    }
+    *p -= lr * g;
+}
+
+/* torch.optim.Adam / AdamW on one element (bias1 = 1 - beta1^t, bias2 = 1 - beta2^t):
+ * Adam adds wd * p to g, AdamW multiplies p by 1 - lr * wd; m and v are moving averages of
+ * g and g^2; p -= (lr / bias1) * m / (sqrt(v) / sqrt(bias2) + eps). */
+LAM_FN void lam_adam_update(float *p, float g, float *m, float *v, float lr, float beta1, float beta2,
+                            float eps, float wd, float bias1, float bias2, int decoupled) {
+    if (decoupled) *p *= 1.0f - lr * wd;
+    else if (wd != 0.0f) g += wd * *p;
+    *m += (g - *m) * (1.0f - beta1);
+    *v = beta2 * *v + (1.0f - beta2) * g * g;
+    float denom = LAM_SQRT(*v) / LAM_SQRT(bias2) + eps;
+    *p -= (lr / bias1) * (*m / denom);
+}
+
+#endif

@@ -57,6 +57,23 @@ typedef struct {
     void *c; int64_t c_off, ldc, c_stride;
 } lam_gemm_args;
 
+/* Fused optimizer updates over n contiguous f32 elements (views of equal numel); the
+ * per-element maths is lam_sgd_update / lam_adam_update in cl/common.h. */
+typedef struct {
+    lam_view param, grad, buf;     /* buf: momentum buffer, unused when momentum == 0 */
+    int64_t n;
+    float lr, momentum, dampening, weight_decay;
+    int nesterov, first;           /* first: the buffer's first step sets it to the gradient */
+} lam_sgd_args;
+
+typedef struct {
+    lam_view param, grad, m, v;    /* m, v: first and second moments */
+    int64_t n;
+    float lr, beta1, beta2, eps, weight_decay;
+    float bias1, bias2;            /* 1 - beta1^t, 1 - beta2^t */
+    int decoupled;                 /* AdamW: p *= 1 - lr * weight_decay, no L2 term */
+} lam_adam_args;
+
 typedef struct lam_backend_ops {
     const char *name;
     /* memory: NULL + error on failure (LAM_ERR_OOM after the pool dropped its cache) */
@@ -89,6 +106,9 @@ typedef struct lam_backend_ops {
     /* contiguous f32 dst; element i from Philox(seed, counter + i); normal or uniform */
     lam_status (*rand)(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter,
                        bool normal);
+    /* optional fused optimizer steps (NULL: the optimizer uses ops) */
+    lam_status (*sgd_step)(lam_device *d, const lam_sgd_args *a);
+    lam_status (*adam_step)(lam_device *d, const lam_adam_args *a);
 } lam_backend_ops;
 
 struct lam_device {

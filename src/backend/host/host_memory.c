@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backend/host/host.h"
+#include "backend/host/host_optim.h"
 #include "core/error.h"
 
 /* Each block carries its size class in a 64-byte header. Freed blocks are cached by size
@@ -154,6 +155,8 @@ static const lam_backend_ops host_ops = {
     .softmax = lam_host_softmax,
     .gemm = lam_host_gemm,
     .rand = lam_host_rand,
+    .sgd_step = lam_host_sgd_step,
+    .adam_step = lam_host_adam_step,
 };
 
 static lam_device host_device = {.ops = &host_ops, .type = LAM_DEVICE_HOST, .spec = "cpu", .name = "cpu"};
