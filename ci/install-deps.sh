@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs the build and test dependencies (Debian/Ubuntu, as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q \
+    ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libopenblas-dev \
+    zlib1g-dev libcmocka-dev libcjson-dev pkg-config cmake gcc make clinfo
