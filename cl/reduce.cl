@@ -1,0 +1,159 @@
+/* Reductions over (outer, len, inner): dst[o * inner + i] = reduce over l of
+ * src[(o * len + l) * inner + i]. op: 0 sum, 1 mean, 2 max, 3 min, 4 argmax (dst long).
+ * Sums use Kahan compensation; max/min propagate NaN; ties keep the first index.
+ *
+ * CPU devices: one work-item per output (lam_reduce_rows), or for one output over a long
+ * row, one contiguous chunk per work-item (lam_reduce_chunks) and a short final pass
+ * (lam_reduce_final). GPUs: one work-group of LAM_WG per output (lam_reduce_tree), or per
+ * chunk (lam_reduce_tree_chunks) followed by lam_reduce_final. */
+
+#define LAM_WG 256
+
+/* Does candidate c replace the current extreme v? NaN wins; ties keep the earlier one. */
+static inline int lam_beats(int op, float c, float v) {
+    if (isnan(v)) return 0;
+    if (isnan(c)) return 1;
+    return op == 3 ? c < v : c > v;
+}
+
+/* The same, for candidates that may come from an earlier index (tree combines). */
+static inline int lam_beats_at(int op, float c, long ci, float v, long vi) {
+    if (lam_beats(op, c, v)) return 1;
+    int tie = c == v || (isnan(c) && isnan(v));
+    return tie && !lam_beats(op, v, c) && ci < vi;
+}
+
+typedef struct {
+    float v, c;   /* value (sum or extreme) and Kahan compensation (true sum ~ v - c) */
+    long idx;
+} lam_part;
+
+static inline void lam_kahan_add(lam_part *p, float x) {
+    float y = x - p->c, t = p->v + y;
+    p->c = (t - p->v) - y;
+    p->v = t;
+}
+
+/* Sequential reduction of count elements x[0], x[stride], ...; indices start at first. */
+static lam_part lam_reduce_seq(int op, __global const float *x, long stride, long count, long first) {
+    lam_part p = {op <= 1 ? 0.0f : (count ? x[0] : NAN), 0.0f, first};
+    if (op <= 1) {
+        for (long l = 0; l < count; ++l) lam_kahan_add(&p, x[l * stride]);
+    } else {
+        for (long l = 1; l < count; ++l) {
+            float c = x[l * stride];
+            if (lam_beats(op, c, p.v)) {
+                p.v = c;
+                p.idx = first + l;
+            }
+        }
+    }
+    return p;
+}
+
+static void lam_store(int op, __global uchar *dst, long at, lam_part p, long len) {
+    if (op == 4) {
+        ((__global long *)dst)[at] = p.idx;
+        return;
+    }
+    float v = op <= 1 ? p.v - p.c : p.v;
+    ((__global float *)dst)[at] = op == 1 ? v / (float)len : v;
+}
+
+__kernel void lam_reduce_rows(__global uchar *dst, long d_off, __global const float *src, long s_off, long outer,
+                              long len, long inner, int op) {
+    long j = get_global_id(0);
+    if (j >= outer * inner) return;
+    long o = j / inner, i = j % inner;
+    lam_part p = lam_reduce_seq(op, src + s_off + o * len * inner + i, inner, len, 0);
+    lam_store(op, dst, d_off + j, p, len);
+}
+
+__kernel void lam_reduce_chunks(__global float *pv, __global float *pc, __global long *pi,
+                                __global const float *src, long s_off, long len, long chunk, int op) {
+    long g = get_global_id(0), begin = g * chunk;
+    if (begin >= len) return;
+    long count = min(chunk, len - begin);
+    lam_part p = lam_reduce_seq(op, src + s_off + begin, 1, count, begin);
+    pv[g] = p.v;
+    pc[g] = p.c;
+    pi[g] = p.idx;
+}
+
+/* Combines the partials of consecutive chunks in order: one work-item. */
+__kernel void lam_reduce_final(__global uchar *dst, long d_off, __global const float *pv, __global const float *pc,
+                               __global const long *pi, long nparts, long len, int op) {
+    if (get_global_id(0) != 0) return;
+    lam_part p = {op <= 1 ? 0.0f : (nparts ? pv[0] : NAN), 0.0f, nparts ? pi[0] : 0};
+    for (long g = op <= 1 ? 0 : 1; g < nparts; ++g) {
+        if (op <= 1) {
+            lam_kahan_add(&p, pv[g]);
+            lam_kahan_add(&p, -pc[g]);
+        } else if (lam_beats(op, pv[g], p.v)) {
+            p.v = pv[g];
+            p.idx = pi[g];
+        }
+    }
+    lam_store(op, dst, d_off, p, len);
+}
+
+/* One work-group of LAM_WG reduces count elements at x with the given stride; the result
+ * is valid in work-item 0. */
+static lam_part lam_reduce_group(int op, __global const float *x, long stride, long count, long first,
+                                 __local float *lv, __local long *li) {
+    int t = (int)get_local_id(0);
+    lam_part p = {op <= 1 ? 0.0f : NAN, 0.0f, LONG_MAX};
+    int any = 0;
+    for (long l = t; l < count; l += LAM_WG) {
+        float c = x[l * stride];
+        if (op <= 1) {
+            lam_kahan_add(&p, c);
+        } else if (!any || lam_beats(op, c, p.v)) {
+            p.v = c;
+            p.idx = first + l;
+            any = 1;
+        }
+    }
+    lv[t] = op <= 1 ? p.v - p.c : p.v;
+    li[t] = p.idx;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = LAM_WG / 2; s > 0; s >>= 1) {
+        if (t < s) {
+            if (op <= 1) {
+                lv[t] += lv[t + s];
+            } else if (li[t + s] != LONG_MAX &&
+                       (li[t] == LONG_MAX || lam_beats_at(op, lv[t + s], li[t + s], lv[t], li[t]))) {
+                lv[t] = lv[t + s];
+                li[t] = li[t + s];
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    lam_part r = {lv[0], 0.0f, li[0] == LONG_MAX ? first : li[0]};
+    return r;
+}
+
+__kernel void lam_reduce_tree(__global uchar *dst, long d_off, __global const float *src, long s_off, long outer,
+                              long len, long inner, int op) {
+    __local float lv[LAM_WG];
+    __local long li[LAM_WG];
+    long j = get_group_id(0);
+    if (j >= outer * inner) return;
+    long o = j / inner, i = j % inner;
+    lam_part p = lam_reduce_group(op, src + s_off + o * len * inner + i, inner, len, 0, lv, li);
+    if (get_local_id(0) == 0) lam_store(op, dst, d_off + j, p, len);
+}
+
+__kernel void lam_reduce_tree_chunks(__global float *pv, __global float *pc, __global long *pi,
+                                     __global const float *src, long s_off, long len, long chunk, int op) {
+    __local float lv[LAM_WG];
+    __local long li[LAM_WG];
+    long g = get_group_id(0), begin = g * chunk;
+    if (begin >= len) return;
+    lam_part p = lam_reduce_group(op, src + s_off + begin, 1, min(chunk, len - begin), begin, lv, li);
+    if (get_local_id(0) == 0) {
+        pv[g] = p.v;
+        pc[g] = 0.0f;
+        pi[g] = p.idx;
+    }
+}

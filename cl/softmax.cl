@@ -1,0 +1,57 @@
+/* Softmax over rows of length cols, stable and fused: m = max of the row, s = sum of
+ * exp(x - m); softmax = exp(x - m) / s, log_softmax = x - m - log(s) (the host's formulas).
+ * CPU devices: one work-item per row. GPUs: one work-group of LAM_SM_WG per row. */
+
+#define LAM_SM_WG 256
+
+__kernel void lam_softmax_rows(__global float *dst, long d_off, __global const float *src, long s_off, long rows,
+                               long cols, int logsm) {
+    long r = get_global_id(0);
+    if (r >= rows) return;
+    __global const float *x = src + s_off + r * cols;
+    __global float *y = dst + d_off + r * cols;
+    float m = -INFINITY, s = 0.0f;
+    for (long c = 0; c < cols; ++c) m = x[c] > m ? x[c] : m;
+    for (long c = 0; c < cols; ++c) s += exp(x[c] - m);
+    if (logsm) {
+        float ls = log(s);
+        for (long c = 0; c < cols; ++c) y[c] = x[c] - m - ls;
+    } else {
+        for (long c = 0; c < cols; ++c) y[c] = exp(x[c] - m) / s;
+    }
+}
+
+__kernel void lam_softmax_tree(__global float *dst, long d_off, __global const float *src, long s_off, long rows,
+                               long cols, int logsm) {
+    __local float red[LAM_SM_WG];
+    long r = get_group_id(0);
+    int t = (int)get_local_id(0);
+    if (r >= rows) return;
+    __global const float *x = src + s_off + r * cols;
+    __global float *y = dst + d_off + r * cols;
+    float m = -INFINITY;
+    for (long c = t; c < cols; c += LAM_SM_WG) m = x[c] > m ? x[c] : m;
+    red[t] = m;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = LAM_SM_WG / 2; s > 0; s >>= 1) {
+        if (t < s) red[t] = red[t + s] > red[t] ? red[t + s] : red[t];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    m = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float sum = 0.0f;
+    for (long c = t; c < cols; c += LAM_SM_WG) sum += exp(x[c] - m);
+    red[t] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = LAM_SM_WG / 2; s > 0; s >>= 1) {
+        if (t < s) red[t] += red[t + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    sum = red[0];
+    if (logsm) {
+        float ls = log(sum);
+        for (long c = t; c < cols; c += LAM_SM_WG) y[c] = x[c] - m - ls;
+    } else {
+        for (long c = t; c < cols; c += LAM_SM_WG) y[c] = exp(x[c] - m) / sum;
+    }
+}

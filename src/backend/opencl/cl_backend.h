@@ -1,0 +1,130 @@
+/* OpenCL backend internals: the per-device context, the memory pool, the program and
+ * kernel cache, the launch helper and the vtable entries (one file per concern). */
+#ifndef LAM_CL_BACKEND_H
+#define LAM_CL_BACKEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <CL/cl.h>
+
+#include "backend/backend.h"
+#include "cl/common.h"
+
+/* Programs: one per kernel file in cl/, built lazily per device. */
+typedef enum {
+    LAM_CL_FILL_COPY, LAM_CL_ELEMENTWISE, LAM_CL_REDUCE, LAM_CL_SOFTMAX, LAM_CL_RAND, LAM_CL_OPTIM,
+    LAM_CL_PROGRAM_COUNT
+} lam_cl_program_id;
+
+/* Work-group size of the tree kernels (reduce.cl, softmax.cl size their local arrays so). */
+#define LAM_CL_TREE_WG 256
+
+typedef struct lam_cl_cached {     /* a freed buffer kept for reuse */
+    cl_mem mem;
+    struct lam_cl_cached *next;
+} lam_cl_cached;
+
+typedef struct lam_cl_kernel_entry {
+    char name[64];
+    cl_kernel kernel;
+    struct lam_cl_kernel_entry *next;
+} lam_cl_kernel_entry;
+
+#define LAM_CL_POOL_CLASSES (4 * (48 - 8))
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    bool tree;                     /* GPU/accelerator: work-group tree kernels */
+    char device_name[256], platform_name[256], platform_version[256];
+    char c_version[128], driver[128];
+    uint64_t global_mem, max_alloc;
+    size_t max_wg;
+    int compute_units;
+    lam_device_type type;
+
+    pthread_mutex_t pool_lock;     /* the memory pool */
+    lam_cl_cached *free_lists[LAM_CL_POOL_CLASSES];
+    lam_pool_stats stats;
+
+    pthread_mutex_t prog_lock;     /* programs and kernels */
+    cl_program programs[LAM_CL_PROGRAM_COUNT];
+    lam_cl_kernel_entry *kernels;
+
+    pthread_mutex_t launch_lock;   /* kernel objects: set arguments + enqueue atomically */
+} lam_cl_ctx;
+
+static inline lam_cl_ctx *lam_cl(lam_device *d) { return (lam_cl_ctx *)d->ctx; }
+
+/* cl_errors.c: "CL_OUT_OF_RESOURCES"; records "call: NAME" (OOM for allocation failures). */
+const char *lam_cl_error_name(cl_int err);
+lam_status lam_cl_fail(const char *call, cl_int err);
+
+/* cl_pool.c */
+void *lam_cl_alloc(lam_device *d, size_t bytes);
+void lam_cl_free(lam_device *d, void *buf);
+lam_status lam_cl_pool_stats(lam_device *d, lam_pool_stats *out);
+lam_status lam_cl_empty_cache(lam_device *d);
+
+/* cl_program.c: the cached kernel `name` of program `prog`, built on first use. */
+cl_kernel lam_cl_kernel(lam_cl_ctx *c, lam_cl_program_id prog, const char *name);
+
+/* cl_launch.c: kernel arguments as a table of values, set in order. Scalars are held by
+ * value in the entry; ref points at larger arguments (a lam_layout passed by value). */
+typedef struct {
+    size_t size;
+    const void *ref;               /* NULL: the value is in v */
+    union {
+        cl_mem mem;
+        cl_long i64;
+        cl_ulong u64;
+        cl_int i32;
+        cl_float f32;
+    } v;
+} lam_cl_arg;
+
+#define LAM_ARG_MEM(m) {.size = sizeof(cl_mem), .v.mem = (cl_mem)(m)}
+#define LAM_ARG_I64(x) {.size = sizeof(cl_long), .v.i64 = (cl_long)(x)}
+#define LAM_ARG_U64(x) {.size = sizeof(cl_ulong), .v.u64 = (cl_ulong)(x)}
+#define LAM_ARG_I32(x) {.size = sizeof(cl_int), .v.i32 = (cl_int)(x)}
+#define LAM_ARG_F32(x) {.size = sizeof(cl_float), .v.f32 = (cl_float)(x)}
+#define LAM_ARG_LAYOUT(L) {.size = sizeof(lam_layout), .ref = &(L)}
+
+/* Runs `name` over `global` work-items (rounded up to a multiple of `local`; local 0 lets
+ * the runtime choose). The kernels check their own bounds. */
+lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+                         size_t local, const lam_cl_arg *args, size_t nargs);
+#define LAM_CL_LAUNCH(c, prog, name, global, local, ...)                                        \
+    lam_cl_launch_args((c), (prog), (name), (global), (local), (const lam_cl_arg[]){__VA_ARGS__, {0}})
+/* The same, for a table ended by an entry of size 0. */
+lam_status lam_cl_launch_args(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+                              size_t local, const lam_cl_arg *args);
+
+/* Views as kernels see them; unused dims shape 1, stride 0. */
+lam_layout lam_cl_layout(const lam_view *v);
+bool lam_cl_contiguous(const lam_view *v);
+int64_t lam_cl_numel(const lam_view *v);
+
+/* cl_ops.c, cl_reduce.c, cl_gemm.c */
+lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits);
+lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src);
+lam_status lam_cl_unary(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x);
+lam_status lam_cl_binary(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
+                         const lam_view *b);
+lam_status lam_cl_binary_scalar(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
+                                float s);
+lam_status lam_cl_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter, bool normal);
+lam_status lam_cl_sgd_step(lam_device *d, const lam_sgd_args *a);
+lam_status lam_cl_adam_step(lam_device *d, const lam_adam_args *a);
+lam_status lam_cl_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src,
+                         int64_t outer, int64_t len, int64_t inner);
+lam_status lam_cl_softmax(lam_device *d, bool log, const lam_view *dst, const lam_view *src, int64_t rows,
+                          int64_t cols);
+lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g);
+
+#endif

@@ -1,0 +1,190 @@
+/* OpenCL devices: enumeration (one lam_device per device of every platform, each with its
+ * own context and in-order queue), queries, blocking reads and writes, and the vtable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "core/error.h"
+
+static lam_status cl_write(lam_device *d, void *buf, size_t offset, const void *src, size_t bytes) {
+    if (!bytes) return LAM_OK;
+    cl_int err = clEnqueueWriteBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueWriteBuffer", err);
+}
+
+static lam_status cl_read(lam_device *d, void *buf, size_t offset, void *dst, size_t bytes) {
+    if (!bytes) return LAM_OK;
+    cl_int err = clEnqueueReadBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueReadBuffer", err);
+}
+
+static lam_status cl_synchronize(lam_device *d) {
+    cl_int err = clFinish(lam_cl(d)->queue);
+    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clFinish", err);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+    snprintf(dst, cap, "%s", src);
+}
+
+static lam_status cl_query(lam_device *d, lam_device_info *info) {
+    const lam_cl_ctx *c = lam_cl(d);
+    memset(info, 0, sizeof *info);
+    copy_str(info->name, sizeof info->name, c->device_name);
+    copy_str(info->platform, sizeof info->platform, c->platform_name);
+    copy_str(info->version, sizeof info->version, c->c_version);
+    copy_str(info->driver, sizeof info->driver, c->driver);
+    info->type = c->type;
+    info->compute_units = c->compute_units;
+    info->global_mem = c->global_mem;
+    info->max_alloc = c->max_alloc;
+    return LAM_OK;
+}
+
+static const lam_backend_ops cl_ops = {
+    .name = "opencl",
+    .alloc = lam_cl_alloc,
+    .free = lam_cl_free,
+    .write = cl_write,
+    .read = cl_read,
+    .pool_stats = lam_cl_pool_stats,
+    .empty_cache = lam_cl_empty_cache,
+    .synchronize = cl_synchronize,
+    .query = cl_query,
+    .fill = lam_cl_fill,
+    .copy = lam_cl_copy,
+    .unary = lam_cl_unary,
+    .binary = lam_cl_binary,
+    .binary_scalar = lam_cl_binary_scalar,
+    .reduce = lam_cl_reduce,
+    .softmax = lam_cl_softmax,
+    .gemm = lam_cl_gemm,
+    .rand = lam_cl_rand,
+    .sgd_step = lam_cl_sgd_step,
+    .adam_step = lam_cl_adam_step,
+};
+
+/* Views as kernels see them. */
+lam_layout lam_cl_layout(const lam_view *v) {
+    lam_layout L = {.offset = v->offset, .ndim = v->ndim};
+    for (int i = 0; i < LAM_LAYOUT_DIMS; ++i) {
+        L.shape[i] = i < v->ndim ? v->shape[i] : 1;
+        L.stride[i] = i < v->ndim ? v->stride[i] : 0;
+    }
+    return L;
+}
+
+bool lam_cl_contiguous(const lam_view *v) {
+    int64_t expect = 1;
+    for (int i = v->ndim - 1; i >= 0; --i) {
+        if (v->shape[i] != 1 && v->stride[i] != expect) return false;
+        expect *= v->shape[i];
+    }
+    return true;
+}
+
+int64_t lam_cl_numel(const lam_view *v) {
+    int64_t n = 1;
+    for (int i = 0; i < v->ndim; ++i) n *= v->shape[i];
+    return n;
+}
+
+static void device_string(cl_device_id dev, cl_device_info what, char *out, size_t cap) {
+    out[0] = '\0';
+    if (clGetDeviceInfo(dev, what, cap, out, NULL) != CL_SUCCESS) out[0] = '\0';
+    out[cap - 1] = '\0';
+}
+
+/* One device's context and queue; NULL (quietly) when the runtime refuses. */
+static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsigned p, unsigned i) {
+    lam_device *d = calloc(1, sizeof *d);
+    lam_cl_ctx *c = calloc(1, sizeof *c);
+    if (!d || !c) goto fail;
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+    c->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
+    if (err != CL_SUCCESS) goto fail;
+    c->queue = clCreateCommandQueue(c->context, dev, 0, &err);
+    if (err != CL_SUCCESS) goto fail;
+    c->platform = platform;
+    c->device = dev;
+    device_string(dev, CL_DEVICE_NAME, c->device_name, sizeof c->device_name);
+    device_string(dev, CL_DRIVER_VERSION, c->driver, sizeof c->driver);
+    device_string(dev, CL_DEVICE_OPENCL_C_VERSION, c->c_version, sizeof c->c_version);
+    clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof c->platform_name, c->platform_name, NULL);
+    clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof c->platform_version, c->platform_version, NULL);
+    c->platform_name[sizeof c->platform_name - 1] = c->platform_version[sizeof c->platform_version - 1] = '\0';
+    cl_device_type type = 0;
+    cl_ulong mem = 0, max_alloc = 0;
+    cl_uint units = 0;
+    size_t wg = 1;
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    c->global_mem = mem;
+    c->max_alloc = max_alloc;
+    c->compute_units = (int)units;
+    c->max_wg = wg ? wg : 1;
+    c->type = (type & CL_DEVICE_TYPE_GPU) ? LAM_DEVICE_GPU
+              : (type & CL_DEVICE_TYPE_ACCELERATOR) ? LAM_DEVICE_ACCEL : LAM_DEVICE_CPU;
+    /* Tree kernels need a full LAM_CL_TREE_WG work-group; POCL-style CPUs prefer chunks. */
+    c->tree = c->type != LAM_DEVICE_CPU && c->max_wg >= LAM_CL_TREE_WG;
+    const char *force = getenv("LAMINA_CL_TREE");     /* debugging: 1 forces tree kernels, 0 chunks */
+    if (force && (force[0] == '0' || force[0] == '1')) c->tree = force[0] == '1' && c->max_wg >= LAM_CL_TREE_WG;
+    pthread_mutex_init(&c->pool_lock, NULL);
+    pthread_mutex_init(&c->prog_lock, NULL);
+    pthread_mutex_init(&c->launch_lock, NULL);
+    d->ops = &cl_ops;
+    d->ctx = c;
+    d->type = c->type;
+    snprintf(d->spec, sizeof d->spec, "opencl:%u:%u", p, i);
+    snprintf(d->name, sizeof d->name, "opencl:%u:%u (%.280s)", p, i, c->device_name);
+    return d;
+fail:
+    if (c && c->queue) clReleaseCommandQueue(c->queue);
+    if (c && c->context) clReleaseContext(c->context);
+    free(c);
+    free(d);
+    return NULL;
+}
+
+/* Queued work is drained at exit: an OpenCL runtime still compiling or running kernels in
+ * its own threads while the process tears down its libraries can crash (POCL + LLVM do).
+ * Registered after the runtime loaded, so it runs before the runtime's own destructors. */
+#define MAX_OPENED 64
+static lam_cl_ctx *opened[MAX_OPENED];
+static int n_opened;
+
+static void drain_at_exit(void) {
+    for (int i = 0; i < n_opened; ++i) clFinish(opened[i]->queue);
+}
+
+int lam_opencl_enumerate(lam_device **out, int max) {
+    cl_uint np = 0;
+    if (max <= 0 || clGetPlatformIDs(0, NULL, &np) != CL_SUCCESS || np == 0) return 0;
+    cl_platform_id *plats = calloc(np, sizeof *plats);
+    if (!plats) return 0;
+    int count = 0;
+    if (clGetPlatformIDs(np, plats, NULL) == CL_SUCCESS) {
+        for (cl_uint p = 0; p < np && count < max; ++p) {
+            cl_uint nd = 0;
+            if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0) continue;
+            cl_device_id *devs = calloc(nd, sizeof *devs);
+            if (!devs) break;
+            if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL) == CL_SUCCESS)
+                for (cl_uint i = 0; i < nd && count < max; ++i) {
+                    lam_device *d = open_device(plats[p], devs[i], p, i);
+                    if (!d) continue;
+                    out[count++] = d;
+                    if (n_opened < MAX_OPENED) opened[n_opened++] = lam_cl(d);
+                }
+            free(devs);
+        }
+    }
+    free(plats);
+    if (n_opened) atexit(drain_at_exit);
+    return count;
+}

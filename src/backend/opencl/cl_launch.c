@@ -1,0 +1,34 @@
+/* Kernel launches: arguments from a table (LAM_CL_LAUNCH builds it), one 1-D NDRange. */
+#include <stdio.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "core/error.h"
+
+lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+                         size_t local, const lam_cl_arg *args, size_t nargs) {
+    if (global == 0) return LAM_OK;
+    cl_kernel k = lam_cl_kernel(c, prog, name);
+    if (!k) return lam_last_status();
+    if (local > c->max_wg) local = c->max_wg;
+    if (local) global = (global + local - 1) / local * local;
+    char call[128];
+    pthread_mutex_lock(&c->launch_lock);
+    cl_int err = CL_SUCCESS;
+    for (size_t i = 0; i < nargs && err == CL_SUCCESS; ++i) {
+        err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ref ? args[i].ref : (const void *)&args[i].v);
+        if (err != CL_SUCCESS) snprintf(call, sizeof call, "clSetKernelArg(%s, %zu)", name, i);
+    }
+    if (err == CL_SUCCESS) {
+        err = clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
+        if (err != CL_SUCCESS) snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", name);
+    }
+    pthread_mutex_unlock(&c->launch_lock);
+    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail(call, err);
+}
+
+lam_status lam_cl_launch_args(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+                              size_t local, const lam_cl_arg *args) {
+    size_t n = 0;
+    while (args[n].size) ++n;
+    return lam_cl_launch(c, prog, name, global, local, args, n);
+}

@@ -1,0 +1,124 @@
+/* The per-context caching pool of cl_mem buffers.
+ *
+ * Requests round up to a size class (quarter powers of two from 256 bytes), so every
+ * cached buffer of a class has the same size and the first one is the best fit. Freed
+ * buffers go back to their class; steady-state training (the same sizes every step) asks
+ * the driver for nothing new. When the driver refuses, or the request would take the
+ * device past CL_DEVICE_GLOBAL_MEM_SIZE, the cache is released and the request retried
+ * once before LAM_ERR_OOM. */
+#include <stdlib.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "core/error.h"
+
+#define MIN_SHIFT 8
+
+/* The class of a request and its rounded size. */
+static int size_class(size_t bytes, size_t *rounded) {
+    if (bytes < ((size_t)1 << MIN_SHIFT)) bytes = (size_t)1 << MIN_SHIFT;
+    int shift = 63 - __builtin_clzll((unsigned long long)bytes);
+    size_t quarter = (size_t)1 << (shift - 2);
+    size_t steps = (bytes - ((size_t)1 << shift) + quarter - 1) / quarter;   /* 0..4 */
+    *rounded = ((size_t)1 << shift) + steps * quarter;
+    int cls = 4 * (shift - MIN_SHIFT) + (int)steps;
+    return cls < LAM_CL_POOL_CLASSES ? cls : -1;
+}
+
+static size_t mem_size(cl_mem m) {
+    size_t bytes = 0;
+    clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+    return bytes;
+}
+
+/* Releases every cached buffer; the caller holds the lock. */
+static void drop_cache(lam_cl_ctx *c) {
+    for (int k = 0; k < LAM_CL_POOL_CLASSES; ++k)
+        while (c->free_lists[k]) {
+            lam_cl_cached *e = c->free_lists[k];
+            c->free_lists[k] = e->next;
+            clReleaseMemObject(e->mem);
+            free(e);
+        }
+    c->stats.cached = 0;
+}
+
+void *lam_cl_alloc(lam_device *d, size_t bytes) {
+    lam_cl_ctx *c = lam_cl(d);
+    size_t rounded;
+    int cls = size_class(bytes, &rounded);
+    if (cls < 0) LAM_FAIL_NULL(LAM_ERR_OOM, "%s: cannot allocate %zu bytes", d->spec, bytes);
+    pthread_mutex_lock(&c->pool_lock);
+    lam_cl_cached *e = c->free_lists[cls];
+    cl_mem mem = NULL;
+    if (e) {
+        c->free_lists[cls] = e->next;
+        c->stats.cached -= rounded;
+        c->stats.hits++;
+        mem = e->mem;
+        free(e);
+    } else {
+        cl_int err = CL_SUCCESS;
+        for (int attempt = 0; attempt < 2 && !mem; ++attempt) {
+            bool fits = c->global_mem == 0 || c->stats.in_use + c->stats.cached + rounded <= c->global_mem;
+            if (attempt == 0 && !fits) {
+                drop_cache(c);
+                continue;
+            }
+            if (c->global_mem && c->stats.in_use + rounded > c->global_mem) {
+                err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+                break;
+            }
+            mem = clCreateBuffer(c->context, CL_MEM_READ_WRITE, rounded, NULL, &err);
+            if (err != CL_SUCCESS) {
+                mem = NULL;
+                drop_cache(c);
+            }
+        }
+        if (!mem) {
+            pthread_mutex_unlock(&c->pool_lock);
+            lam_set_error(LAM_ERR_OOM, "%s: out of device memory allocating %zu bytes (%s; %llu bytes in use)",
+                          d->spec, bytes, lam_cl_error_name(err), (unsigned long long)c->stats.in_use);
+            return NULL;
+        }
+        c->stats.device_allocs++;
+    }
+    c->stats.in_use += rounded;
+    if (c->stats.in_use > c->stats.peak) c->stats.peak = c->stats.in_use;
+    pthread_mutex_unlock(&c->pool_lock);
+    return mem;
+}
+
+void lam_cl_free(lam_device *d, void *buf) {
+    if (!buf) return;
+    lam_cl_ctx *c = lam_cl(d);
+    cl_mem mem = (cl_mem)buf;
+    size_t rounded, bytes = mem_size(mem);
+    int cls = size_class(bytes, &rounded);
+    lam_cl_cached *e = cls >= 0 && rounded == bytes ? malloc(sizeof *e) : NULL;
+    pthread_mutex_lock(&c->pool_lock);
+    c->stats.in_use -= bytes;
+    if (e) {   /* later commands on the in-order queue run after earlier users of the buffer */
+        e->mem = mem;
+        e->next = c->free_lists[cls];
+        c->free_lists[cls] = e;
+        c->stats.cached += bytes;
+    }
+    pthread_mutex_unlock(&c->pool_lock);
+    if (!e) clReleaseMemObject(mem);
+}
+
+lam_status lam_cl_pool_stats(lam_device *d, lam_pool_stats *out) {
+    lam_cl_ctx *c = lam_cl(d);
+    pthread_mutex_lock(&c->pool_lock);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->pool_lock);
+    return LAM_OK;
+}
+
+lam_status lam_cl_empty_cache(lam_device *d) {
+    lam_cl_ctx *c = lam_cl(d);
+    pthread_mutex_lock(&c->pool_lock);
+    drop_cache(c);
+    pthread_mutex_unlock(&c->pool_lock);
+    return LAM_OK;
+}

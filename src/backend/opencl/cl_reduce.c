@@ -1,0 +1,75 @@
+/* OpenCL reductions and softmax, shaped for the device (cl/reduce.cl, cl/softmax.cl):
+ * GPUs and accelerators get work-group tree kernels; CPU devices (POCL) get one contiguous
+ * chunk per work-item with Kahan sums, where tree kernels are many times slower. */
+#include "backend/opencl/cl_backend.h"
+#include "core/error.h"
+
+/* One output over a row this long is split into chunks and finished by a second pass. */
+#define SPLIT_MIN 65536
+
+static lam_status reduce_all(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src, int64_t len) {
+    lam_cl_ctx *c = lam_cl(d);
+    int64_t nparts, chunk;
+    if (c->tree) {
+        chunk = 16 * LAM_CL_TREE_WG;
+        nparts = (len + chunk - 1) / chunk;
+        if (nparts > 1024) {
+            nparts = 1024;
+            chunk = (len + nparts - 1) / nparts;
+        }
+    } else {
+        nparts = (int64_t)(c->compute_units > 0 ? c->compute_units : 1) * 8;
+        chunk = (len + nparts - 1) / nparts;
+        nparts = (len + chunk - 1) / chunk;
+    }
+    cl_mem pv = lam_cl_alloc(d, (size_t)nparts * sizeof(float));
+    cl_mem pc = pv ? lam_cl_alloc(d, (size_t)nparts * sizeof(float)) : NULL;
+    cl_mem pi = pc ? lam_cl_alloc(d, (size_t)nparts * sizeof(int64_t)) : NULL;
+    lam_status s = pi ? LAM_OK : lam_last_status();
+    if (s == LAM_OK && c->tree)
+        s = LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_tree_chunks", (size_t)nparts * LAM_CL_TREE_WG,
+                          LAM_CL_TREE_WG, LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf),
+                          LAM_ARG_I64(src->offset), LAM_ARG_I64(len), LAM_ARG_I64(chunk), LAM_ARG_I32(op));
+    else if (s == LAM_OK)
+        s = LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_chunks", (size_t)nparts, 0, LAM_ARG_MEM(pv),
+                          LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
+                          LAM_ARG_I64(len), LAM_ARG_I64(chunk), LAM_ARG_I32(op));
+    if (s == LAM_OK)
+        s = LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_final", 1, 1, LAM_ARG_MEM(dst->buf),
+                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi),
+                          LAM_ARG_I64(nparts), LAM_ARG_I64(len), LAM_ARG_I32(op));
+    /* back to the pool: later commands on the in-order queue run after these kernels */
+    lam_cl_free(d, pi);
+    lam_cl_free(d, pc);
+    lam_cl_free(d, pv);
+    return s;
+}
+
+lam_status lam_cl_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src,
+                         int64_t outer, int64_t len, int64_t inner) {
+    lam_cl_ctx *c = lam_cl(d);
+    int64_t outputs = outer * inner;
+    if (outputs <= 0) return LAM_OK;
+    if (outputs == 1 && len >= SPLIT_MIN) return reduce_all(d, op, dst, src, len);
+    if (c->tree)
+        return LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_tree", (size_t)outputs * LAM_CL_TREE_WG, LAM_CL_TREE_WG,
+                             LAM_ARG_MEM(dst->buf), LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf),
+                             LAM_ARG_I64(src->offset), LAM_ARG_I64(outer), LAM_ARG_I64(len), LAM_ARG_I64(inner),
+                             LAM_ARG_I32(op));
+    return LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_rows", (size_t)outputs, 0, LAM_ARG_MEM(dst->buf),
+                         LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
+                         LAM_ARG_I64(outer), LAM_ARG_I64(len), LAM_ARG_I64(inner), LAM_ARG_I32(op));
+}
+
+lam_status lam_cl_softmax(lam_device *d, bool log, const lam_view *dst, const lam_view *src, int64_t rows,
+                          int64_t cols) {
+    lam_cl_ctx *c = lam_cl(d);
+    if (rows <= 0 || cols <= 0) return LAM_OK;
+    if (c->tree)
+        return LAM_CL_LAUNCH(c, LAM_CL_SOFTMAX, "lam_softmax_tree", (size_t)rows * LAM_CL_TREE_WG, LAM_CL_TREE_WG,
+                             LAM_ARG_MEM(dst->buf), LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf),
+                             LAM_ARG_I64(src->offset), LAM_ARG_I64(rows), LAM_ARG_I64(cols), LAM_ARG_I32(log));
+    return LAM_CL_LAUNCH(c, LAM_CL_SOFTMAX, "lam_softmax_rows", (size_t)rows, 0, LAM_ARG_MEM(dst->buf),
+                         LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
+                         LAM_ARG_I64(rows), LAM_ARG_I64(cols), LAM_ARG_I32(log));
+}
