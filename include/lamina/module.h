@@ -46,7 +46,8 @@ LAM_API lam_module *lam_module_new(const lam_module_class *cls);
 LAM_API void *lam_self(lam_module *m);
 LAM_API const void *lam_self_const(const lam_module *m);
 LAM_API const lam_module_class *lam_module_class_of(const lam_module *m);
-/* Registers child under name (taking the caller's reference); returns child, NULL on error. */
+/* Registers child under name (taking the caller's reference); returns child, NULL on error
+ * (child freed then, unless it is m or holds m: a cycle, refused, leaves both alone). */
 LAM_API lam_module *lam_add_module(lam_module *m, const char *name, lam_module *child);
 /* Registers a trainable parameter (marked requires_grad); the module takes t out of its
  * scope. Moves t to the module's device if needed. Returns the tensor it holds. */

@@ -160,9 +160,11 @@ static bool parse_entry(const cJSON *item, lam_st_entry *e, size_t data_size, ch
         numel *= dim;
     }
     if (!as_size(cJSON_GetArrayItem(offs, 0), &e->begin) || !as_size(cJSON_GetArrayItem(offs, 1), &e->end) ||
-        e->begin > e->end || e->end > data_size)
-        return snprintf(why, wsize, "\"%s\" has data_offsets outside the file's %zu data bytes", e->name, data_size),
-               false;
+        e->begin > e->end)
+        return snprintf(why, wsize, "\"%s\" has bad data_offsets", e->name), false;
+    if (e->end > data_size)
+        return snprintf(why, wsize, "\"%s\" ends at data byte %zu, past the file's %zu (truncated?)", e->name, e->end,
+                        data_size), false;
     if (e->end - e->begin != numel * lam_dtype_size(e->dtype))
         return snprintf(why, wsize, "\"%s\": %zu bytes for %zu elements of %s", e->name, e->end - e->begin, numel,
                         st_dtype_names[e->dtype]), false;

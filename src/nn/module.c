@@ -63,19 +63,26 @@ static bool grow(void **items, int *cap, int count, size_t size) {
     return true;
 }
 
+/* Whether m is root or one of its descendants: adding such a child would make a cycle. */
+static bool in_tree(const lam_module *root, const lam_module *m) {
+    if (root == m) return true;
+    for (int i = 0; i < root->n_children; ++i)
+        if (in_tree(root->children[i].child, m)) return true;
+    return false;
+}
+
 lam_module *lam_add_module(lam_module *m, const char *name, lam_module *child) {
     if (!m || !child) {
         lam_null_arg("lam_add_module");
         lam_module_free(child);
         return NULL;
     }
+    if (in_tree(child, m))   /* child is not freed: it is m or holds m, so it is the caller's tree */
+        LAM_FAIL_NULL(LAM_ERR_ARG, "lam_add_module: \"%s\" would make a cycle (%s inside itself)",
+                      name ? name : "(null)", m->cls->name);
     if (!valid_name("lam_add_module", name)) goto fail;
     if (name_taken(m, name)) {
         lam_set_error(LAM_ERR_ARG, "lam_add_module: %s already has a member called \"%s\"", m->cls->name, name);
-        goto fail;
-    }
-    if (child == m) {
-        lam_set_error(LAM_ERR_ARG, "lam_add_module: a module cannot be its own child (\"%s\")", name);
         goto fail;
     }
     if (!grow((void **)&m->children, &m->cap_children, m->n_children, sizeof *m->children)) {

@@ -141,6 +141,7 @@ lam_status lam_module_apply(lam_module *m, lam_status (*fn)(lam_module *, void *
 }
 
 lam_module *lam_module_find_pending(lam_module *m, char *path, size_t size) {
+    if (path && size) *path = '\0';   /* "" names m itself */
     if (m->lazy_pending) return m;
     for (int i = 0; i < m->n_children; ++i) {
         char sub[256];
@@ -152,7 +153,6 @@ lam_module *lam_module_find_pending(lam_module *m, char *path, size_t size) {
             return p;
         }
     }
-    if (path && size) *path = '\0';
     return NULL;
 }
 
