@@ -41,6 +41,7 @@ typedef struct {
     cl_context context;
     cl_command_queue queue;
     bool tree;                     /* GPU/accelerator: work-group tree kernels */
+    bool serial_compile;           /* CPU device: drain before the host thread compiles */
     char device_name[256], platform_name[256], platform_version[256];
     char c_version[128], driver[128];
     uint64_t global_mem, max_alloc;
@@ -70,6 +71,10 @@ void *lam_cl_alloc(lam_device *d, size_t bytes);
 void lam_cl_free(lam_device *d, void *buf);
 lam_status lam_cl_pool_stats(lam_device *d, lam_pool_stats *out);
 lam_status lam_cl_empty_cache(lam_device *d);
+
+/* cl_program.c: waits for the queue when the driver may be compiling a kernel in its
+ * worker thread (POCL's CPU devices crash when two LLVM compilations overlap). */
+void lam_cl_before_compile(lam_cl_ctx *c);
 
 /* cl_program.c: the cached kernel `name` of program `prog`, built on first use. */
 cl_kernel lam_cl_kernel(lam_cl_ctx *c, lam_cl_program_id prog, const char *name);

@@ -9,6 +9,7 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return LAM_OK;
     CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+    lam_cl_before_compile(c);   /* CLBlast builds its programs on this thread, on first use */
     cl_event ev = NULL;
     CLBlastStatusCode st;
     const char *routine;
