@@ -54,7 +54,7 @@ static bool parse_num(const char *s, double lo, double hi, double *out) {
 }
 
 static int parse(int argc, char **argv, options *o) {
-    *o = (options){.model = "mlp", .data = LAMINA_DATA_DIR, .epochs = 10, .batch = 64, .lr = 0.1f,
+    *o = (options){.model = "mlp", .data = LAMINA_DATA_DIR, .epochs = 10, .batch = 32, .lr = 0.05f,
                    .momentum = 0.9f, .seed = 0};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];

@@ -2,6 +2,7 @@
 # Tests of train_mnist: train_mnist_test.sh CASE TRAIN_MNIST WORKDIR DATADIR
 #   determinism  same seed twice on cpu -> identical CSV
 #   resume       2 epochs + save + resume 1 epoch == 3 straight epochs (|loss diff| <= 1e-5)
+#   agreement    one epoch on cpu and on the default device (when it is OpenCL) agree to 1e-3
 #   bad_input    missing/corrupt data, unknown device, another model's checkpoint: a message
 #                on stderr, a non-zero exit, and no file overwritten
 set -u
@@ -28,6 +29,18 @@ resume)
         if (x[1] != 3 || y[1] != 3) exit 1;
         for (i = 2; i <= 5; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > 1e-5) exit 1 } }' ||
         fail "resumed epoch 3 ($b) differs from straight epoch 3 ($a)"
+    ;;
+agreement)
+    "$exe" --data "$data" --epochs 1 --csv dev.csv >dev.txt || fail "default device run"
+    device=$(sed -n 's/^device \([^ ]*\).*/\1/p' dev.txt)
+    [ "$device" = cpu ] && { echo "SKIP: the default device is cpu (no OpenCL device)"; exit 77; }
+    "$exe" --data "$data" --epochs 1 --device cpu --csv cpu.csv >/dev/null || fail "cpu run"
+    a=$(tail -n 1 cpu.csv) b=$(tail -n 1 dev.csv)
+    echo "cpu:       $a"
+    echo "$device: $b"
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, ","); split(b, y, ",");
+        for (i = 2; i <= 5; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > 1e-3) exit 1 } }' ||
+        fail "cpu and $device differ by more than 1e-3 after one epoch"
     ;;
 bad_input)
     echo keep > keep.csv
