@@ -69,12 +69,35 @@ __kernel void lam_reduce_rows(__global uchar *dst, long d_off, __global const fl
     lam_store(op, dst, d_off + j, p, len);
 }
 
+/* Kahan sum of count contiguous elements in eight independent lanes: one lane's chain of
+ * dependent adds is latency-bound, eight keep a CPU core's vector unit busy. */
+static lam_part lam_sum_contig(__global const float *x, long count) {
+    float8 v = 0.0f, c = 0.0f;
+    long n8 = count / 8;
+    for (long l = 0; l < n8; ++l) {
+        float8 y = vload8(l, x) - c, t = v + y;
+        c = (t - v) - y;
+        v = t;
+    }
+    lam_part p = {0.0f, 0.0f, 0};
+    float lv[8], lc[8];
+    vstore8(v, 0, lv);
+    vstore8(c, 0, lc);
+    for (int k = 0; k < 8; ++k) {
+        lam_kahan_add(&p, lv[k]);
+        lam_kahan_add(&p, -lc[k]);
+    }
+    for (long l = n8 * 8; l < count; ++l) lam_kahan_add(&p, x[l]);
+    return p;
+}
+
 __kernel void lam_reduce_chunks(__global float *pv, __global float *pc, __global long *pi,
                                 __global const float *src, long s_off, long len, long chunk, int op) {
     long g = get_global_id(0), begin = g * chunk;
     if (begin >= len) return;
     long count = min(chunk, len - begin);
-    lam_part p = lam_reduce_seq(op, src + s_off + begin, 1, count, begin);
+    lam_part p = op <= 1 ? lam_sum_contig(src + s_off + begin, count)
+                         : lam_reduce_seq(op, src + s_off + begin, 1, count, begin);
     pv[g] = p.v;
     pc[g] = p.c;
     pi[g] = p.idx;
