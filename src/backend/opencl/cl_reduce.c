@@ -11,7 +11,7 @@ static lam_status reduce_all(lam_device *d, lam_reduce_op op, const lam_view *ds
     lam_cl_ctx *c = lam_cl(d);
     int64_t nparts, chunk;
     if (c->tree) {
-        chunk = 16 * LAM_CL_TREE_WG;
+        chunk = (int64_t)16 * LAM_CL_TREE_WG;
         nparts = (len + chunk - 1) / chunk;
         if (nparts > 1024) {
             nparts = 1024;
