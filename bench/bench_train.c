@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
         printf("%-44.44s %16.3f %10s %16.2f %10s\n", lam_device_name(lam_device_at(d)), step_ms[d], r1, fwd_us[d], r2);
     }
     if (t_step > 0)
-        printf("%-44s %16.3f %10s %16.2f %10s\n", "PyTorch CPU (torch_reference.py)", t_step, "1.00", t_fwd, "1.00");
+        printf("%-44s %16.3f %10s %16.2f %10s\n", "PyTorch CPU (torch_reference.py, its threads)", t_step, "1.00", t_fwd, "1.00");
     else if (torch)
         printf("PyTorch reference not available (%s)\n", torch);
     free(step_ms);

@@ -141,6 +141,7 @@ static const op_case cases[] = {
     MM(4, (2, 1, 3, 4), L_C, 3, (5, 4, 6), L_C), MM(3, (2, 3, 4), L_T, 2, (4, 5), L_C),
     MM(2, (3, 4), L_C, 3, (2, 4, 5), L_T), MM(3, (2, 3, 4), L_E, 3, (2, 4, 5), L_S),
     MM(2, (70, 130), L_C, 2, (130, 50), L_C), MM(2, (33, 65), L_T, 2, (65, 17), L_T),
+    MM(3, (3, 67, 70), L_C, 3, (3, 70, 65), L_T),   /* batched, large enough for the indirect kernel */
     {"cross_entropy", K_CE, .label_dt = LAM_I64, .nin = 1, .in = {IN(2, SH(8, 10), L_C, -4, 4, 0)}},
     {"cross_entropy", K_CE, .label_dt = LAM_I32, .nin = 1, .in = {IN(2, SH(8, 10), L_T, -4, 4, 0)}},
     {"mse_loss", K_MSE, .nin = 2, .in = {IN(2, SH(6, 7), L_C, -3, 3, 0), IN(2, SH(6, 7), L_S, -3, 3, 0)}},

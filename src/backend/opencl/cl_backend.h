@@ -131,5 +131,7 @@ lam_status lam_cl_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, c
 lam_status lam_cl_softmax(lam_device *d, bool log, const lam_view *dst, const lam_view *src, int64_t rows,
                           int64_t cols);
 lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g);
+/* cl_gemm.c: CLBlast's GEMM parameters for CPU devices, which its database lacks. */
+void lam_cl_gemm_tune_cpu(lam_cl_ctx *c);
 
 #endif
