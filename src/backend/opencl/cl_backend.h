@@ -41,7 +41,11 @@ typedef struct {
     cl_context context;
     cl_command_queue queue;
     bool tree;                     /* GPU/accelerator: work-group tree kernels */
-    bool serial_compile;           /* CPU device: drain before the host thread compiles */
+    /* CPU devices finish every kernel before the call returns: POCL compiles a kernel in
+     * its worker thread when it first runs, and that compile crashes inside LLVM if it
+     * overlaps a compile on this thread or is still running when exit() destroys LLVM's
+     * statics (registered after our drain_at_exit, so destroyed before it runs). */
+    bool synchronous;
     char device_name[256], platform_name[256], platform_version[256];
     char c_version[128], driver[128];
     uint64_t global_mem, max_alloc;
@@ -72,10 +76,6 @@ void lam_cl_free(lam_device *d, void *buf);
 lam_status lam_cl_pool_stats(lam_device *d, lam_pool_stats *out);
 lam_status lam_cl_empty_cache(lam_device *d);
 
-/* cl_program.c: waits for the queue when the driver may be compiling a kernel in its
- * worker thread (POCL's CPU devices crash when two LLVM compilations overlap). */
-void lam_cl_before_compile(lam_cl_ctx *c);
-
 /* cl_program.c: the cached kernel `name` of program `prog`, built on first use. */
 cl_kernel lam_cl_kernel(lam_cl_ctx *c, lam_cl_program_id prog, const char *name);
 
@@ -99,6 +99,9 @@ typedef struct {
 #define LAM_ARG_I32(x) {.size = sizeof(cl_int), .v.i32 = (cl_int)(x)}
 #define LAM_ARG_F32(x) {.size = sizeof(cl_float), .v.f32 = (cl_float)(x)}
 #define LAM_ARG_LAYOUT(L) {.size = sizeof(lam_layout), .ref = &(L)}
+
+/* cl_launch.c: waits for the queue on synchronous devices; CL_SUCCESS elsewhere. */
+cl_int lam_cl_settle(lam_cl_ctx *c);
 
 /* Runs `name` over `global` work-items (rounded up to a multiple of `local`; local 0 lets
  * the runtime choose). The kernels check their own bounds. */

@@ -134,7 +134,7 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsign
     c->tree = c->type != LAM_DEVICE_CPU && c->max_wg >= LAM_CL_TREE_WG;
     const char *force = getenv("LAMINA_CL_TREE");     /* debugging: 1 forces tree kernels, 0 chunks */
     if (force && (force[0] == '0' || force[0] == '1')) c->tree = force[0] == '1' && c->max_wg >= LAM_CL_TREE_WG;
-    c->serial_compile = c->type == LAM_DEVICE_CPU;
+    c->synchronous = c->type == LAM_DEVICE_CPU;
     if (c->type == LAM_DEVICE_CPU) lam_cl_gemm_tune_cpu(c);
     pthread_mutex_init(&c->pool_lock, NULL);
     pthread_mutex_init(&c->prog_lock, NULL);

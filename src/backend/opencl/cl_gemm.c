@@ -23,7 +23,6 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return LAM_OK;
     CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
-    lam_cl_before_compile(c);   /* CLBlast builds its programs on this thread, on first use */
     cl_event ev = NULL;
     CLBlastStatusCode st;
     const char *routine;
@@ -41,6 +40,8 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
                                         (size_t)g->ldc, (size_t)g->c_stride, (size_t)g->batch, &c->queue, &ev);
     }
     if (ev) clReleaseEvent(ev);
+    cl_int err = st == CLBlastSuccess ? lam_cl_settle(c) : CL_SUCCESS;
+    if (err != CL_SUCCESS) return lam_cl_fail(routine, err);
     if (st != CLBlastSuccess)
         return lam_set_error(LAM_ERR_BACKEND, "%s(%lld x %lld x %lld, batch %lld) on %s: CLBlast status %d", routine,
                              (long long)g->m, (long long)g->n, (long long)g->k, (long long)g->batch, d->spec,

@@ -4,6 +4,8 @@
 #include "backend/opencl/cl_backend.h"
 #include "core/error.h"
 
+cl_int lam_cl_settle(lam_cl_ctx *c) { return c->synchronous ? clFinish(c->queue) : CL_SUCCESS; }
+
 lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
                          size_t local, const lam_cl_arg *args, size_t nargs) {
     if (global == 0) return LAM_OK;
@@ -21,6 +23,7 @@ lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name
     if (err == CL_SUCCESS) {
         err = clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
         if (err != CL_SUCCESS) snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", name);
+        else if ((err = lam_cl_settle(c)) != CL_SUCCESS) snprintf(call, sizeof call, "clFinish(%s)", name);
     }
     pthread_mutex_unlock(&c->launch_lock);
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail(call, err);

@@ -86,10 +86,6 @@ static void cache_dir(char *out, size_t cap) {
     if (*out && access(out, W_OK | X_OK) != 0) out[0] = '\0';
 }
 
-void lam_cl_before_compile(lam_cl_ctx *c) {
-    if (c->serial_compile) clFinish(c->queue);
-}
-
 static cl_program load_binary(lam_cl_ctx *c, const char *path) {
     size_t len = 0;
     unsigned char *bin = (unsigned char *)read_file(path, &len);
@@ -99,7 +95,6 @@ static cl_program load_binary(lam_cl_ctx *c, const char *path) {
     cl_program prog = clCreateProgramWithBinary(c->context, 1, &c->device, &len, bins, &status, &err);
     free(bin);
     if (err != CL_SUCCESS || status != CL_SUCCESS) return NULL;
-    lam_cl_before_compile(c);
     if (clBuildProgram(prog, 1, &c->device, build_options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(prog);
         return NULL;
@@ -186,7 +181,6 @@ static cl_program build_program(lam_cl_ctx *c, lam_cl_program_id id) {
         lam_cl_fail("clCreateProgramWithSource", err);
         return NULL;
     }
-    lam_cl_before_compile(c);
     err = clBuildProgram(prog, 1, &c->device, build_options, NULL, NULL);
     if (err != CL_SUCCESS) {
         build_failure(c, prog, file, err);
@@ -210,8 +204,7 @@ cl_kernel lam_cl_kernel(lam_cl_ctx *c, lam_cl_program_id id, const char *name) {
         lam_cl_kernel_entry *e = c->programs[id] ? calloc(1, sizeof *e) : NULL;
         if (e) {
             cl_int err;
-            lam_cl_before_compile(c);
-            k = clCreateKernel(c->programs[id], name, &err);
+                    k = clCreateKernel(c->programs[id], name, &err);
             if (err != CL_SUCCESS) {
                 char call[128];
                 snprintf(call, sizeof call, "clCreateKernel(%s)", name);
