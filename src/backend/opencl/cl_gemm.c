@@ -23,23 +23,21 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return LAM_OK;
     CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
-    cl_event ev = NULL;
     CLBlastStatusCode st;
     const char *routine;
     if (g->batch == 1) {
         routine = "CLBlastSgemm";
         st = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k, g->alpha,
                           (cl_mem)g->a, (size_t)g->a_off, (size_t)g->lda, (cl_mem)g->b, (size_t)g->b_off,
-                          (size_t)g->ldb, g->beta, (cl_mem)g->c, (size_t)g->c_off, (size_t)g->ldc, &c->queue, &ev);
+                          (size_t)g->ldb, g->beta, (cl_mem)g->c, (size_t)g->c_off, (size_t)g->ldc, &c->queue, NULL);
     } else {
         routine = "CLBlastSgemmStridedBatched";
         st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k,
                                         g->alpha, (cl_mem)g->a, (size_t)g->a_off, (size_t)g->lda,
                                         (size_t)g->a_stride, (cl_mem)g->b, (size_t)g->b_off, (size_t)g->ldb,
                                         (size_t)g->b_stride, g->beta, (cl_mem)g->c, (size_t)g->c_off,
-                                        (size_t)g->ldc, (size_t)g->c_stride, (size_t)g->batch, &c->queue, &ev);
+                                        (size_t)g->ldc, (size_t)g->c_stride, (size_t)g->batch, &c->queue, NULL);
     }
-    if (ev) clReleaseEvent(ev);
     cl_int err = st == CLBlastSuccess ? lam_cl_settle(c) : CL_SUCCESS;
     if (err != CL_SUCCESS) return lam_cl_fail(routine, err);
     if (st != CLBlastSuccess)
