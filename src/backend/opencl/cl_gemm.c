@@ -5,8 +5,9 @@
 #include "core/error.h"
 
 /* Measured with POCL 3.1 on a 2-core AVX-512 EPYC (bench_core): 3-5x CLBlast's defaults.
- * Work-groups of 4x4 items, each a 16x8-wide register tile; the indirect kernel from
- * 64^3 flops up, where CLBlast's CPU default keeps its slow direct kernel until ~384^3. */
+ * Work-groups of 4x4 items, each a 16x16 register tile in float8 vectors; the indirect
+ * kernel from m*n*k = 64^3 up, where CLBlast's CPU default keeps its slow direct kernel
+ * until about 384^3. */
 void lam_cl_gemm_tune_cpu(lam_cl_ctx *c) {
     static const char *names[] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
                                   "NDIMC", "NWG",   "SA",   "SB",  "STRM",  "STRN",  "VWM", "VWN"};
