@@ -2,8 +2,7 @@
 #ifndef LAM_HOST_H
 #define LAM_HOST_H
 
-#include "backend/backend.h"
-#include "cl/common.h"
+#include "backend/view.h"
 
 /* Op codes as literals, so contiguous loops are compiled once per op with the switch in
  * lam_*_apply folded away (and vectorized). */
@@ -13,9 +12,6 @@ _Static_assert(LAM_UNARY_COUNT == 9 && LAM_BINARY_COUNT == 17, "LAM_FOR_EACH_* m
 
 /* Parallelize loops only when there is enough work to pay for the threads. */
 #define LAM_HOST_PAR_MIN 262144
-
-lam_layout lam_host_layout(const lam_view *v);
-bool lam_host_is_contiguous(const lam_view *v);
 
 lam_status lam_host_fill(lam_device *d, const lam_view *dst, uint64_t bits);
 lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src);

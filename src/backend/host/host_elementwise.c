@@ -4,33 +4,9 @@
 
 #include "backend/host/host.h"
 
-lam_layout lam_host_layout(const lam_view *v) {
-    lam_layout L = {.offset = v->offset, .ndim = v->ndim};
-    for (int i = 0; i < LAM_LAYOUT_DIMS; ++i) {
-        L.shape[i] = i < v->ndim ? v->shape[i] : 1;
-        L.stride[i] = i < v->ndim ? v->stride[i] : 0;
-    }
-    return L;
-}
-
-bool lam_host_is_contiguous(const lam_view *v) {
-    int64_t expect = 1;
-    for (int i = v->ndim - 1; i >= 0; --i) {
-        if (v->shape[i] != 1 && v->stride[i] != expect) return false;
-        expect *= v->shape[i];
-    }
-    return true;
-}
-
-static int64_t view_numel(const lam_view *v) {
-    int64_t n = 1;
-    for (int i = 0; i < v->ndim; ++i) n *= v->shape[i];
-    return n;
-}
-
 lam_status lam_host_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
     (void)d;
-    int64_t n = view_numel(dst);
+    int64_t n = lam_view_numel(dst);
     if (dst->dtype == LAM_I64) {
         int64_t *p = (int64_t *)dst->buf + dst->offset, v;
         memcpy(&v, &bits, sizeof v);
@@ -61,15 +37,15 @@ static void store(const lam_view *v, int64_t at, double x) {
 
 lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src) {
     (void)d;
-    int64_t n = view_numel(dst);
+    int64_t n = lam_view_numel(dst);
     size_t es = lam_dtype_size(dst->dtype);
-    bool dst_contiguous = lam_host_is_contiguous(dst);
-    if (dst->dtype == src->dtype && dst_contiguous && lam_host_is_contiguous(src)) {
+    bool dst_contiguous = lam_view_contiguous(dst);
+    if (dst->dtype == src->dtype && dst_contiguous && lam_view_contiguous(src)) {
         memcpy((char *)dst->buf + dst->offset * (int64_t)es, (const char *)src->buf + src->offset * (int64_t)es,
                (size_t)n * es);
         return LAM_OK;
     }
-    lam_layout Ls = lam_host_layout(src), Ld = lam_host_layout(dst);
+    lam_layout Ls = lam_view_layout(src), Ld = lam_view_layout(dst);
     if (dst->dtype == src->dtype && es == 4) {   /* f32/i32 bit copies: no conversion */
         uint32_t *o = dst->buf;
         const uint32_t *s = src->buf;
@@ -89,7 +65,7 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
 
 lam_status lam_host_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter, bool normal) {
     (void)d;
-    int64_t n = view_numel(dst);
+    int64_t n = lam_view_numel(dst);
     float *o = (float *)dst->buf + dst->offset;
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN / 8)
     for (int64_t i = 0; i < n; ++i)
@@ -99,10 +75,10 @@ lam_status lam_host_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint
 
 lam_status lam_host_unary(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x) {
     (void)d;
-    int64_t n = view_numel(dst);
+    int64_t n = lam_view_numel(dst);
     float *o = (float *)dst->buf + dst->offset;
     const float *xs = x->buf;
-    if (lam_host_is_contiguous(x)) {
+    if (lam_view_contiguous(x)) {
         xs += x->offset;
 #define UNARY_LOOP(OP)                                                                  \
     case OP:                                                                            \
@@ -113,7 +89,7 @@ lam_status lam_host_unary(lam_device *d, lam_unary_op op, const lam_view *dst, c
 #undef UNARY_LOOP
         return LAM_OK;
     }
-    lam_layout L = lam_host_layout(x);
+    lam_layout L = lam_view_layout(x);
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i) o[i] = lam_unary_apply((int)op, xs[lam_layout_index(L, i)]);
     return LAM_OK;
@@ -122,10 +98,10 @@ lam_status lam_host_unary(lam_device *d, lam_unary_op op, const lam_view *dst, c
 lam_status lam_host_binary(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
                            const lam_view *b) {
     (void)d;
-    int64_t n = view_numel(dst);
+    int64_t n = lam_view_numel(dst);
     float *o = (float *)dst->buf + dst->offset;
     const float *as = a->buf, *bs = b->buf;
-    if (lam_host_is_contiguous(a) && lam_host_is_contiguous(b)) {
+    if (lam_view_contiguous(a) && lam_view_contiguous(b)) {
         as += a->offset;
         bs += b->offset;
 #define BINARY_LOOP(OP)                                                                 \
@@ -137,7 +113,7 @@ lam_status lam_host_binary(lam_device *d, lam_binary_op op, const lam_view *dst,
 #undef BINARY_LOOP
         return LAM_OK;
     }
-    lam_layout La = lam_host_layout(a), Lb = lam_host_layout(b);
+    lam_layout La = lam_view_layout(a), Lb = lam_view_layout(b);
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i)
         o[i] = lam_binary_apply((int)op, as[lam_layout_index(La, i)], bs[lam_layout_index(Lb, i)]);
@@ -147,10 +123,10 @@ lam_status lam_host_binary(lam_device *d, lam_binary_op op, const lam_view *dst,
 lam_status lam_host_binary_scalar(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
                                   float s) {
     (void)d;
-    int64_t n = view_numel(dst);
+    int64_t n = lam_view_numel(dst);
     float *o = (float *)dst->buf + dst->offset;
     const float *as = a->buf;
-    if (lam_host_is_contiguous(a)) {
+    if (lam_view_contiguous(a)) {
         as += a->offset;
 #define SCALAR_LOOP(OP)                                                                 \
     case OP:                                                                            \
@@ -161,7 +137,7 @@ lam_status lam_host_binary_scalar(lam_device *d, lam_binary_op op, const lam_vie
 #undef SCALAR_LOOP
         return LAM_OK;
     }
-    lam_layout La = lam_host_layout(a);
+    lam_layout La = lam_view_layout(a);
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply((int)op, as[lam_layout_index(La, i)], s);
     return LAM_OK;

@@ -13,32 +13,19 @@
  * class (quarter powers of two, from 256 bytes) so steady-state training stops paying for
  * mmap and page faults, and asks the system for nothing new. */
 #define HEADER 64
-#define CACHE_MIN_SHIFT 8
-#define CLASSES (4 * (48 - CACHE_MIN_SHIFT))
 #define CACHE_LIMIT ((uint64_t)1 << 30)
 
 typedef struct block { size_t bytes; int cls; struct block *next; } block;
 _Static_assert(sizeof(block) <= HEADER, "the block header must fit");
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static block *free_lists[CLASSES];
+static block *free_lists[LAM_POOL_CLASSES];
 static lam_pool_stats stats;
-
-/* The class of a request and its rounded size; -1 for huge requests (not cached). */
-static int size_class(size_t bytes, size_t *rounded) {
-    if (bytes < ((size_t)1 << CACHE_MIN_SHIFT)) bytes = (size_t)1 << CACHE_MIN_SHIFT;
-    int shift = 63 - __builtin_clzll((unsigned long long)bytes);
-    size_t quarter = (size_t)1 << (shift - 2);
-    size_t steps = (bytes - ((size_t)1 << shift) + quarter - 1) / quarter;   /* 0..4 */
-    *rounded = ((size_t)1 << shift) + steps * quarter;
-    int cls = 4 * (shift - CACHE_MIN_SHIFT) + (int)steps;
-    return cls < CLASSES ? cls : -1;
-}
 
 static void *host_alloc(lam_device *d, size_t bytes) {
     (void)d;
     size_t rounded;
-    int cls = size_class(bytes, &rounded);
+    int cls = lam_pool_size_class(bytes, &rounded);
     pthread_mutex_lock(&lock);
     block *b = cls >= 0 ? free_lists[cls] : NULL;
     if (b) {
@@ -85,7 +72,7 @@ static void host_free(lam_device *d, void *buf) {
 static lam_status host_empty_cache(lam_device *d) {
     (void)d;
     pthread_mutex_lock(&lock);
-    for (int c = 0; c < CLASSES; ++c)
+    for (int c = 0; c < LAM_POOL_CLASSES; ++c)
         while (free_lists[c]) {
             block *b = free_lists[c];
             free_lists[c] = b->next;

@@ -10,8 +10,7 @@
 
 #include <CL/cl.h>
 
-#include "backend/backend.h"
-#include "cl/common.h"
+#include "backend/view.h"
 
 /* Programs: one per kernel file in cl/, built lazily per device. */
 typedef enum {
@@ -33,8 +32,6 @@ typedef struct lam_cl_kernel_entry {
     struct lam_cl_kernel_entry *next;
 } lam_cl_kernel_entry;
 
-#define LAM_CL_POOL_CLASSES (4 * (48 - 8))
-
 typedef struct {
     cl_platform_id platform;
     cl_device_id device;
@@ -54,7 +51,7 @@ typedef struct {
     lam_device_type type;
 
     pthread_mutex_t pool_lock;     /* the memory pool */
-    lam_cl_cached *free_lists[LAM_CL_POOL_CLASSES];
+    lam_cl_cached *free_lists[LAM_POOL_CLASSES];
     lam_pool_stats stats;
 
     pthread_mutex_t prog_lock;     /* programs and kernels */
@@ -113,10 +110,6 @@ lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name
 lam_status lam_cl_launch_args(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
                               size_t local, const lam_cl_arg *args);
 
-/* Views as kernels see them; unused dims shape 1, stride 0. */
-lam_layout lam_cl_layout(const lam_view *v);
-bool lam_cl_contiguous(const lam_view *v);
-int64_t lam_cl_numel(const lam_view *v);
 
 /* cl_ops.c, cl_reduce.c, cl_gemm.c */
 lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits);

@@ -65,31 +65,6 @@ static const lam_backend_ops cl_ops = {
     .adam_step = lam_cl_adam_step,
 };
 
-/* Views as kernels see them. */
-lam_layout lam_cl_layout(const lam_view *v) {
-    lam_layout L = {.offset = v->offset, .ndim = v->ndim};
-    for (int i = 0; i < LAM_LAYOUT_DIMS; ++i) {
-        L.shape[i] = i < v->ndim ? v->shape[i] : 1;
-        L.stride[i] = i < v->ndim ? v->stride[i] : 0;
-    }
-    return L;
-}
-
-bool lam_cl_contiguous(const lam_view *v) {
-    int64_t expect = 1;
-    for (int i = v->ndim - 1; i >= 0; --i) {
-        if (v->shape[i] != 1 && v->stride[i] != expect) return false;
-        expect *= v->shape[i];
-    }
-    return true;
-}
-
-int64_t lam_cl_numel(const lam_view *v) {
-    int64_t n = 1;
-    for (int i = 0; i < v->ndim; ++i) n *= v->shape[i];
-    return n;
-}
-
 static void device_string(cl_device_id dev, cl_device_info what, char *out, size_t cap) {
     out[0] = '\0';
     if (clGetDeviceInfo(dev, what, cap, out, NULL) != CL_SUCCESS) out[0] = '\0';

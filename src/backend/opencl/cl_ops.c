@@ -10,7 +10,7 @@
 
 lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
     lam_cl_ctx *c = lam_cl(d);
-    int64_t n = lam_cl_numel(dst);
+    int64_t n = lam_view_numel(dst);
     if (n <= 0) return LAM_OK;
     size_t es = dst->dtype == LAM_I64 ? 8 : 4;
     uint32_t v32 = (uint32_t)bits;
@@ -22,10 +22,10 @@ lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
 
 lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) {
     lam_cl_ctx *c = lam_cl(d);
-    int64_t n = lam_cl_numel(dst);
+    int64_t n = lam_view_numel(dst);
     if (n <= 0) return LAM_OK;
-    bool dst_contig = lam_cl_contiguous(dst);
-    if (dst->dtype == src->dtype && dst_contig && lam_cl_contiguous(src)) {
+    bool dst_contig = lam_view_contiguous(dst);
+    if (dst->dtype == src->dtype && dst_contig && lam_view_contiguous(src)) {
         size_t es = lam_dtype_size(dst->dtype);
         int64_t so = src->offset, dof = dst->offset;
         bool overlap = dst->buf == src->buf && so < dof + n && dof < so + n;
@@ -36,7 +36,7 @@ lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) 
             return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueCopyBuffer(copy)", err);
         }
     }
-    lam_layout Ld = lam_cl_layout(dst), Ls = lam_cl_layout(src);
+    lam_layout Ld = lam_view_layout(dst), Ls = lam_view_layout(src);
     return LAM_CL_LAUNCH(c, LAM_CL_FILL_COPY, "lam_copy", (size_t)n, WG, LAM_ARG_MEM(dst->buf), LAM_ARG_LAYOUT(Ld),
                          LAM_ARG_I32(dst->dtype), LAM_ARG_MEM(src->buf), LAM_ARG_LAYOUT(Ls),
                          LAM_ARG_I32(src->dtype), LAM_ARG_I64(n), LAM_ARG_I32(dst_contig));
@@ -44,12 +44,12 @@ lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) 
 
 lam_status lam_cl_unary(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x) {
     lam_cl_ctx *c = lam_cl(d);
-    int64_t n = lam_cl_numel(dst);
-    if (lam_cl_contiguous(x))
+    int64_t n = lam_view_numel(dst);
+    if (lam_view_contiguous(x))
         return LAM_CL_LAUNCH(c, LAM_CL_ELEMENTWISE, "lam_unary_contig", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                              LAM_ARG_I64(dst->offset), LAM_ARG_MEM(x->buf), LAM_ARG_I64(x->offset), LAM_ARG_I64(n),
                              LAM_ARG_I32(op));
-    lam_layout Lx = lam_cl_layout(x);
+    lam_layout Lx = lam_view_layout(x);
     return LAM_CL_LAUNCH(c, LAM_CL_ELEMENTWISE, "lam_unary_strided", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(x->buf), LAM_ARG_LAYOUT(Lx), LAM_ARG_I64(n),
                          LAM_ARG_I32(op));
@@ -58,12 +58,12 @@ lam_status lam_cl_unary(lam_device *d, lam_unary_op op, const lam_view *dst, con
 lam_status lam_cl_binary(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
                          const lam_view *b) {
     lam_cl_ctx *c = lam_cl(d);
-    int64_t n = lam_cl_numel(dst);
-    if (lam_cl_contiguous(a) && lam_cl_contiguous(b))
+    int64_t n = lam_view_numel(dst);
+    if (lam_view_contiguous(a) && lam_view_contiguous(b))
         return LAM_CL_LAUNCH(c, LAM_CL_ELEMENTWISE, "lam_binary_contig", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                              LAM_ARG_I64(dst->offset), LAM_ARG_MEM(a->buf), LAM_ARG_I64(a->offset),
                              LAM_ARG_MEM(b->buf), LAM_ARG_I64(b->offset), LAM_ARG_I64(n), LAM_ARG_I32(op));
-    lam_layout La = lam_cl_layout(a), Lb = lam_cl_layout(b);
+    lam_layout La = lam_view_layout(a), Lb = lam_view_layout(b);
     return LAM_CL_LAUNCH(c, LAM_CL_ELEMENTWISE, "lam_binary_strided", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(a->buf), LAM_ARG_LAYOUT(La), LAM_ARG_MEM(b->buf),
                          LAM_ARG_LAYOUT(Lb), LAM_ARG_I64(n), LAM_ARG_I32(op));
@@ -72,19 +72,19 @@ lam_status lam_cl_binary(lam_device *d, lam_binary_op op, const lam_view *dst, c
 lam_status lam_cl_binary_scalar(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
                                 float s) {
     lam_cl_ctx *c = lam_cl(d);
-    int64_t n = lam_cl_numel(dst);
-    if (lam_cl_contiguous(a))
+    int64_t n = lam_view_numel(dst);
+    if (lam_view_contiguous(a))
         return LAM_CL_LAUNCH(c, LAM_CL_ELEMENTWISE, "lam_scalar_contig", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                              LAM_ARG_I64(dst->offset), LAM_ARG_MEM(a->buf), LAM_ARG_I64(a->offset), LAM_ARG_F32(s),
                              LAM_ARG_I64(n), LAM_ARG_I32(op));
-    lam_layout La = lam_cl_layout(a);
+    lam_layout La = lam_view_layout(a);
     return LAM_CL_LAUNCH(c, LAM_CL_ELEMENTWISE, "lam_scalar_strided", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(a->buf), LAM_ARG_LAYOUT(La), LAM_ARG_F32(s),
                          LAM_ARG_I64(n), LAM_ARG_I32(op));
 }
 
 lam_status lam_cl_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter, bool normal) {
-    int64_t n = lam_cl_numel(dst);
+    int64_t n = lam_view_numel(dst);
     return LAM_CL_LAUNCH(lam_cl(d), LAM_CL_RAND, "lam_rand", (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_I64(n), LAM_ARG_U64(seed), LAM_ARG_U64(counter),
                          LAM_ARG_I32(normal));

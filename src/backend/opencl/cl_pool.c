@@ -1,28 +1,15 @@
 /* The per-context caching pool of cl_mem buffers.
  *
- * Requests round up to a size class (quarter powers of two from 256 bytes), so every
- * cached buffer of a class has the same size and the first one is the best fit. Freed
- * buffers go back to their class; steady-state training (the same sizes every step) asks
- * the driver for nothing new. When the driver refuses, or the request would take the
- * device past CL_DEVICE_GLOBAL_MEM_SIZE, the cache is released and the request retried
- * once before LAM_ERR_OOM. */
+ * Requests round up to a size class (backend/view.h), so every cached buffer of a class
+ * has the same size and the first one is the best fit. Freed buffers go back to their
+ * class; steady-state training (the same sizes every step) asks the driver for nothing
+ * new. When the driver refuses, or the request would take the device past
+ * CL_DEVICE_GLOBAL_MEM_SIZE, the cache is released and the request retried once before
+ * LAM_ERR_OOM. */
 #include <stdlib.h>
 
 #include "backend/opencl/cl_backend.h"
 #include "core/error.h"
-
-#define MIN_SHIFT 8
-
-/* The class of a request and its rounded size. */
-static int size_class(size_t bytes, size_t *rounded) {
-    if (bytes < ((size_t)1 << MIN_SHIFT)) bytes = (size_t)1 << MIN_SHIFT;
-    int shift = 63 - __builtin_clzll((unsigned long long)bytes);
-    size_t quarter = (size_t)1 << (shift - 2);
-    size_t steps = (bytes - ((size_t)1 << shift) + quarter - 1) / quarter;   /* 0..4 */
-    *rounded = ((size_t)1 << shift) + steps * quarter;
-    int cls = 4 * (shift - MIN_SHIFT) + (int)steps;
-    return cls < LAM_CL_POOL_CLASSES ? cls : -1;
-}
 
 static size_t mem_size(cl_mem m) {
     size_t bytes = 0;
@@ -32,7 +19,7 @@ static size_t mem_size(cl_mem m) {
 
 /* Releases every cached buffer; the caller holds the lock. */
 static void drop_cache(lam_cl_ctx *c) {
-    for (int k = 0; k < LAM_CL_POOL_CLASSES; ++k)
+    for (int k = 0; k < LAM_POOL_CLASSES; ++k)
         while (c->free_lists[k]) {
             lam_cl_cached *e = c->free_lists[k];
             c->free_lists[k] = e->next;
@@ -45,7 +32,7 @@ static void drop_cache(lam_cl_ctx *c) {
 void *lam_cl_alloc(lam_device *d, size_t bytes) {
     lam_cl_ctx *c = lam_cl(d);
     size_t rounded;
-    int cls = size_class(bytes, &rounded);
+    int cls = lam_pool_size_class(bytes, &rounded);
     if (cls < 0) LAM_FAIL_NULL(LAM_ERR_OOM, "%s: cannot allocate %zu bytes", d->spec, bytes);
     pthread_mutex_lock(&c->pool_lock);
     lam_cl_cached *e = c->free_lists[cls];
@@ -93,7 +80,7 @@ void lam_cl_free(lam_device *d, void *buf) {
     lam_cl_ctx *c = lam_cl(d);
     cl_mem mem = (cl_mem)buf;
     size_t rounded, bytes = mem_size(mem);
-    int cls = size_class(bytes, &rounded);
+    int cls = lam_pool_size_class(bytes, &rounded);
     lam_cl_cached *e = cls >= 0 && rounded == bytes ? malloc(sizeof *e) : NULL;
     pthread_mutex_lock(&c->pool_lock);
     c->stats.in_use -= bytes;
