@@ -128,9 +128,9 @@ fail:
     return NULL;
 }
 
-/* Queued work is drained at exit: an OpenCL runtime still compiling or running kernels in
- * its own threads while the process tears down its libraries can crash (POCL + LLVM do).
- * Registered after the runtime loaded, so it runs before the runtime's own destructors. */
+/* Queued work on asynchronous (GPU) queues is drained at exit, before the destructors the
+ * runtime registered while loading. Destructors registered later (LLVM's lazy statics in
+ * POCL) still run first, which is why CPU devices are synchronous (lam_cl_ctx). */
 #define MAX_OPENED 64
 static lam_cl_ctx *opened[MAX_OPENED];
 static int n_opened;
