@@ -1,6 +1,8 @@
-/* Maths shared by the host backend (C11) and every OpenCL program (OpenCL C 1.2).
- * One body per function, so host and devices compute the same thing; the op numbers
- * match lam_unary_op / lam_binary_op in src/backend/backend.h. */
+/* What the host backend (C11) and every OpenCL program (OpenCL C 1.2) share: scalar types,
+ * dtype codes and storage access, strided layouts, the random number generator and the
+ * optimizer updates. One body per function, so host and devices compute the same thing.
+ * OpenCL programs are built as common.h + op_table.h + the kernel file, with
+ * -DLAM_DTYPE=<code> choosing the storage type of the build (LAM_T, LAM_LD, LAM_ST). */
 #ifndef LAM_CL_COMMON_H
 #define LAM_CL_COMMON_H
 
@@ -9,6 +11,7 @@ typedef uint lam_u32;
 typedef ulong lam_u64;
 typedef long lam_i64;
 #define LAM_FN static inline
+#define LAM_GLOBAL __global
 #define LAM_EXP exp
 #define LAM_LOG log
 #define LAM_SQRT sqrt
@@ -24,6 +27,7 @@ typedef uint32_t lam_u32;
 typedef uint64_t lam_u64;
 typedef int64_t lam_i64;
 #define LAM_FN static inline
+#define LAM_GLOBAL
 #define LAM_EXP expf
 #define LAM_LOG logf
 #define LAM_SQRT sqrtf
@@ -32,6 +36,29 @@ typedef int64_t lam_i64;
 #define LAM_POW powf
 #define LAM_COS cosf
 #define LAM_FABS fabsf
+#endif
+
+/* dtype codes: the values of lam_dtype (lamina/tensor.h; src/core/dtype.c checks them). */
+#define LAM_DT_F32 0
+#define LAM_DT_I32 1
+#define LAM_DT_I64 2
+#define LAM_DT_F16 3
+
+#ifdef __OPENCL_VERSION__
+/* The storage type of this build. f16 is stored as half and computed in float through
+ * vload_half/vstore_half, core in OpenCL C 1.2, so it needs no cl_khr_fp16. */
+#ifndef LAM_DTYPE
+#define LAM_DTYPE LAM_DT_F32
+#endif
+#if LAM_DTYPE == LAM_DT_F16
+#define LAM_T half
+#define LAM_LD(p, i) vload_half((size_t)(i), (p))
+#define LAM_ST(p, i, v) vstore_half_rte((v), (size_t)(i), (p))
+#else
+#define LAM_T float
+#define LAM_LD(p, i) ((p)[i])
+#define LAM_ST(p, i, v) ((p)[i] = (v))
+#endif
 #endif
 
 #define LAM_LAYOUT_DIMS 8
@@ -51,48 +78,6 @@ LAM_FN lam_i64 lam_layout_index(const lam_layout L, lam_i64 i) {
         i /= s;
     }
     return off;
-}
-
-/* Standard normal cdf and pdf, for exact GELU and its derivative. */
-LAM_FN float lam_phi_cdf(float x) { return 0.5f * (1.0f + LAM_ERF(x * 0.70710678118654752f)); }
-LAM_FN float lam_phi_pdf(float x) { return 0.39894228040143268f * LAM_EXP(-0.5f * x * x); }
-
-LAM_FN float lam_unary_apply(int op, float x) {
-    switch (op) {
-    case 0: return -x;                                  /* neg */
-    case 1: return LAM_FABS(x);                         /* abs */
-    case 2: return LAM_EXP(x);                          /* exp */
-    case 3: return LAM_LOG(x);                          /* log */
-    case 4: return LAM_SQRT(x);                         /* sqrt */
-    case 5: return x > 0.0f ? x : 0.0f;                 /* relu */
-    case 6: return 1.0f / (1.0f + LAM_EXP(-x));         /* sigmoid */
-    case 7: return LAM_TANH(x);                         /* tanh */
-    case 8: return x * lam_phi_cdf(x);                  /* gelu */
-    default: return 0.0f;
-    }
-}
-
-LAM_FN float lam_binary_apply(int op, float a, float b) {
-    switch (op) {
-    case 0: return a + b;
-    case 1: return a - b;
-    case 2: return a * b;
-    case 3: return a / b;
-    case 4: return a > b || a != a ? a : b;             /* max propagates NaN */
-    case 5: return a < b || a != a ? a : b;             /* min propagates NaN */
-    case 6: return LAM_POW(a, b);
-    case 7: return a == b ? 1.0f : 0.0f;
-    case 8: return a != b ? 1.0f : 0.0f;
-    case 9: return a < b ? 1.0f : 0.0f;
-    case 10: return a <= b ? 1.0f : 0.0f;
-    case 11: return a > b ? 1.0f : 0.0f;
-    case 12: return a >= b ? 1.0f : 0.0f;
-    case 13: return a > 0.0f ? b : 0.0f;                          /* relu backward */
-    case 14: return b * a * (1.0f - a);                           /* sigmoid backward */
-    case 15: return b * (1.0f - a * a);                           /* tanh backward */
-    case 16: return b * (lam_phi_cdf(a) + a * lam_phi_pdf(a));    /* gelu backward */
-    default: return 0.0f;
-    }
 }
 
 /* Philox 4x32-10 (Salmon et al., SC'11): counter (element index) + key (seed) -> 4 words. */
@@ -128,12 +113,6 @@ LAM_FN float lam_rand_normal_at(lam_u64 seed, lam_u64 index) {
     float u2 = (float)(r[1] >> 8) * (1.0f / 16777216.0f);
     return LAM_SQRT(-2.0f * LAM_LOG(u1)) * LAM_COS(6.283185307179586f * u2);
 }
-
-#endif
-
-/* ---- optimizer updates (appended for src/optim; shared by host_optim.c and optim.cl) ---- */
-#ifndef LAM_CL_COMMON_OPTIM_H
-#define LAM_CL_COMMON_OPTIM_H
 
 /* torch.optim.SGD on one element: g += wd * p; with momentum, b = g on the first step else
  * b = mom * b + (1 - damp) * g, and g = nesterov ? g + mom * b : b; then p -= lr * g. */

@@ -1,39 +1,27 @@
-/* Elementwise maths: lam_unary_apply / lam_binary_apply from common.h, the same text the
- * host backend compiles. *_contig kernels read contiguous operands from an offset;
- * *_strided kernels index through a lam_layout (stride 0 broadcasts). dst is contiguous. */
+/* Elementwise ops of the op table: dst = lam_ew_apply(op, a, b, c) (op_table.h), the same
+ * text the host backend compiles. Input k is the scalar s_k when bit k of `scalars` is set
+ * (unused inputs are scalars), else a buffer of this build's storage type: read from an
+ * offset by lam_ew_contig, through a lam_layout (stride 0 broadcasts) by lam_ew_strided.
+ * dst is contiguous. */
 
-__kernel void lam_unary_contig(__global float *dst, long d_off, __global const float *x, long x_off, long n,
-                               int op) {
+__kernel void lam_ew_contig(__global LAM_T *dst, long d_off, __global const LAM_T *a, long a_off,
+                            __global const LAM_T *b, long b_off, __global const LAM_T *c, long c_off, float sa,
+                            float sb, float sc, int scalars, long n, int op) {
     long i = get_global_id(0);
-    if (i < n) dst[d_off + i] = lam_unary_apply(op, x[x_off + i]);
+    if (i >= n) return;
+    float x = (scalars & 1) ? sa : LAM_LD(a, a_off + i);
+    float y = (scalars & 2) ? sb : LAM_LD(b, b_off + i);
+    float z = (scalars & 4) ? sc : LAM_LD(c, c_off + i);
+    LAM_ST(dst, d_off + i, lam_ew_apply(op, x, y, z));
 }
 
-__kernel void lam_unary_strided(__global float *dst, long d_off, __global const float *x, lam_layout lx, long n,
-                                int op) {
+__kernel void lam_ew_strided(__global LAM_T *dst, long d_off, __global const LAM_T *a, lam_layout la,
+                             __global const LAM_T *b, lam_layout lb, __global const LAM_T *c, lam_layout lc,
+                             float sa, float sb, float sc, int scalars, long n, int op) {
     long i = get_global_id(0);
-    if (i < n) dst[d_off + i] = lam_unary_apply(op, x[lam_layout_index(lx, i)]);
-}
-
-__kernel void lam_binary_contig(__global float *dst, long d_off, __global const float *a, long a_off,
-                                __global const float *b, long b_off, long n, int op) {
-    long i = get_global_id(0);
-    if (i < n) dst[d_off + i] = lam_binary_apply(op, a[a_off + i], b[b_off + i]);
-}
-
-__kernel void lam_binary_strided(__global float *dst, long d_off, __global const float *a, lam_layout la,
-                                 __global const float *b, lam_layout lb, long n, int op) {
-    long i = get_global_id(0);
-    if (i < n) dst[d_off + i] = lam_binary_apply(op, a[lam_layout_index(la, i)], b[lam_layout_index(lb, i)]);
-}
-
-__kernel void lam_scalar_contig(__global float *dst, long d_off, __global const float *a, long a_off, float s,
-                                long n, int op) {
-    long i = get_global_id(0);
-    if (i < n) dst[d_off + i] = lam_binary_apply(op, a[a_off + i], s);
-}
-
-__kernel void lam_scalar_strided(__global float *dst, long d_off, __global const float *a, lam_layout la,
-                                 float s, long n, int op) {
-    long i = get_global_id(0);
-    if (i < n) dst[d_off + i] = lam_binary_apply(op, a[lam_layout_index(la, i)], s);
+    if (i >= n) return;
+    float x = (scalars & 1) ? sa : LAM_LD(a, lam_layout_index(la, i));
+    float y = (scalars & 2) ? sb : LAM_LD(b, lam_layout_index(lb, i));
+    float z = (scalars & 4) ? sc : LAM_LD(c, lam_layout_index(lc, i));
+    LAM_ST(dst, d_off + i, lam_ew_apply(op, x, y, z));
 }

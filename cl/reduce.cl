@@ -1,5 +1,6 @@
 /* Reductions over (outer, len, inner): dst[o * inner + i] = reduce over l of
- * src[(o * len + l) * inner + i]. op: 0 sum, 1 mean, 2 max, 3 min, 4 argmax (dst long).
+ * src[(o * len + l) * inner + i], op a lam_reduce_op (op_table.h; ARGMAX and ARGMIN write
+ * long indices). src and float results are this build's storage type, partials float.
  * Sums use Kahan compensation; max/min propagate NaN; ties keep the first index.
  *
  * CPU devices: one work-item per output (lam_reduce_rows), or for one output over a long
@@ -9,11 +10,14 @@
 
 #define LAM_WG 256
 
+static inline int lam_is_sum(int op) { return op == LAM_REDUCE_SUM || op == LAM_REDUCE_MEAN; }
+static inline int lam_is_index(int op) { return op == LAM_REDUCE_ARGMAX || op == LAM_REDUCE_ARGMIN; }
+
 /* Does candidate c replace the current extreme v? NaN wins; ties keep the earlier one. */
 static inline int lam_beats(int op, float c, float v) {
     if (isnan(v)) return 0;
     if (isnan(c)) return 1;
-    return op == 3 ? c < v : c > v;
+    return op == LAM_REDUCE_MIN || op == LAM_REDUCE_ARGMIN ? c < v : c > v;
 }
 
 /* The same, for candidates that may come from an earlier index (tree combines). */
@@ -35,13 +39,13 @@ static inline void lam_kahan_add(lam_part *p, float x) {
 }
 
 /* Sequential reduction of count elements x[0], x[stride], ...; indices start at first. */
-static lam_part lam_reduce_seq(int op, __global const float *x, long stride, long count, long first) {
-    lam_part p = {op <= 1 ? 0.0f : (count ? x[0] : NAN), 0.0f, first};
-    if (op <= 1) {
-        for (long l = 0; l < count; ++l) lam_kahan_add(&p, x[l * stride]);
+static lam_part lam_reduce_seq(int op, __global const LAM_T *x, long stride, long count, long first) {
+    lam_part p = {lam_is_sum(op) ? 0.0f : (count ? LAM_LD(x, 0) : NAN), 0.0f, first};
+    if (lam_is_sum(op)) {
+        for (long l = 0; l < count; ++l) lam_kahan_add(&p, LAM_LD(x, l * stride));
     } else {
         for (long l = 1; l < count; ++l) {
-            float c = x[l * stride];
+            float c = LAM_LD(x, l * stride);
             if (lam_beats(op, c, p.v)) {
                 p.v = c;
                 p.idx = first + l;
@@ -52,15 +56,15 @@ static lam_part lam_reduce_seq(int op, __global const float *x, long stride, lon
 }
 
 static void lam_store(int op, __global uchar *dst, long at, lam_part p, long len) {
-    if (op == 4) {
+    if (lam_is_index(op)) {
         ((__global long *)dst)[at] = p.idx;
         return;
     }
-    float v = op <= 1 ? p.v - p.c : p.v;
-    ((__global float *)dst)[at] = op == 1 ? v / (float)len : v;
+    float v = lam_is_sum(op) ? p.v - p.c : p.v;
+    LAM_ST((__global LAM_T *)dst, at, op == LAM_REDUCE_MEAN ? v / (float)len : v);
 }
 
-__kernel void lam_reduce_rows(__global uchar *dst, long d_off, __global const float *src, long s_off, long outer,
+__kernel void lam_reduce_rows(__global uchar *dst, long d_off, __global const LAM_T *src, long s_off, long outer,
                               long len, long inner, int op) {
     long j = get_global_id(0);
     if (j >= outer * inner) return;
@@ -69,13 +73,19 @@ __kernel void lam_reduce_rows(__global uchar *dst, long d_off, __global const fl
     lam_store(op, dst, d_off + j, p, len);
 }
 
+#if LAM_DTYPE == LAM_DT_F16
+#define LAM_LD8(l, x) vload_half8((size_t)(l), (x))
+#else
+#define LAM_LD8(l, x) vload8((size_t)(l), (x))
+#endif
+
 /* Kahan sum of count contiguous elements in eight independent lanes: one lane's chain of
  * dependent adds is latency-bound, eight keep a CPU core's vector unit busy. */
-static lam_part lam_sum_contig(__global const float *x, long count) {
+static lam_part lam_sum_contig(__global const LAM_T *x, long count) {
     float8 v = 0.0f, c = 0.0f;
     long n8 = count / 8;
     for (long l = 0; l < n8; ++l) {
-        float8 y = vload8(l, x) - c, t = v + y;
+        float8 y = LAM_LD8(l, x) - c, t = v + y;
         c = (t - v) - y;
         v = t;
     }
@@ -87,16 +97,16 @@ static lam_part lam_sum_contig(__global const float *x, long count) {
         lam_kahan_add(&p, lv[k]);
         lam_kahan_add(&p, -lc[k]);
     }
-    for (long l = n8 * 8; l < count; ++l) lam_kahan_add(&p, x[l]);
+    for (long l = n8 * 8; l < count; ++l) lam_kahan_add(&p, LAM_LD(x, l));
     return p;
 }
 
 __kernel void lam_reduce_chunks(__global float *pv, __global float *pc, __global long *pi,
-                                __global const float *src, long s_off, long len, long chunk, int op) {
+                                __global const LAM_T *src, long s_off, long len, long chunk, int op) {
     long g = get_global_id(0), begin = g * chunk;
     if (begin >= len) return;
     long count = min(chunk, len - begin);
-    lam_part p = op <= 1 ? lam_sum_contig(src + s_off + begin, count)
+    lam_part p = lam_is_sum(op) ? lam_sum_contig(src + s_off + begin, count)
                          : lam_reduce_seq(op, src + s_off + begin, 1, count, begin);
     pv[g] = p.v;
     pc[g] = p.c;
@@ -107,9 +117,9 @@ __kernel void lam_reduce_chunks(__global float *pv, __global float *pc, __global
 __kernel void lam_reduce_final(__global uchar *dst, long d_off, __global const float *pv, __global const float *pc,
                                __global const long *pi, long nparts, long len, int op) {
     if (get_global_id(0) != 0) return;
-    lam_part p = {op <= 1 ? 0.0f : (nparts ? pv[0] : NAN), 0.0f, nparts ? pi[0] : 0};
-    for (long g = op <= 1 ? 0 : 1; g < nparts; ++g) {
-        if (op <= 1) {
+    lam_part p = {lam_is_sum(op) ? 0.0f : (nparts ? pv[0] : NAN), 0.0f, nparts ? pi[0] : 0};
+    for (long g = lam_is_sum(op) ? 0 : 1; g < nparts; ++g) {
+        if (lam_is_sum(op)) {
             lam_kahan_add(&p, pv[g]);
             lam_kahan_add(&p, -pc[g]);
         } else if (lam_beats(op, pv[g], p.v)) {
@@ -122,14 +132,14 @@ __kernel void lam_reduce_final(__global uchar *dst, long d_off, __global const f
 
 /* One work-group of LAM_WG reduces count elements at x with the given stride; the result
  * is valid in work-item 0. */
-static lam_part lam_reduce_group(int op, __global const float *x, long stride, long count, long first,
+static lam_part lam_reduce_group(int op, __global const LAM_T *x, long stride, long count, long first,
                                  __local float *lv, __local long *li) {
     int t = (int)get_local_id(0);
-    lam_part p = {op <= 1 ? 0.0f : NAN, 0.0f, LONG_MAX};
+    lam_part p = {lam_is_sum(op) ? 0.0f : NAN, 0.0f, LONG_MAX};
     int any = 0;
     for (long l = t; l < count; l += LAM_WG) {
-        float c = x[l * stride];
-        if (op <= 1) {
+        float c = LAM_LD(x, l * stride);
+        if (lam_is_sum(op)) {
             lam_kahan_add(&p, c);
         } else if (!any || lam_beats(op, c, p.v)) {
             p.v = c;
@@ -137,12 +147,12 @@ static lam_part lam_reduce_group(int op, __global const float *x, long stride, l
             any = 1;
         }
     }
-    lv[t] = op <= 1 ? p.v - p.c : p.v;
+    lv[t] = lam_is_sum(op) ? p.v - p.c : p.v;
     li[t] = p.idx;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = LAM_WG / 2; s > 0; s >>= 1) {
         if (t < s) {
-            if (op <= 1) {
+            if (lam_is_sum(op)) {
                 lv[t] += lv[t + s];
             } else if (li[t + s] != LONG_MAX &&
                        (li[t] == LONG_MAX || lam_beats_at(op, lv[t + s], li[t + s], lv[t], li[t]))) {
@@ -156,7 +166,7 @@ static lam_part lam_reduce_group(int op, __global const float *x, long stride, l
     return r;
 }
 
-__kernel void lam_reduce_tree(__global uchar *dst, long d_off, __global const float *src, long s_off, long outer,
+__kernel void lam_reduce_tree(__global uchar *dst, long d_off, __global const LAM_T *src, long s_off, long outer,
                               long len, long inner, int op) {
     __local float lv[LAM_WG];
     __local long li[LAM_WG];
@@ -168,7 +178,7 @@ __kernel void lam_reduce_tree(__global uchar *dst, long d_off, __global const fl
 }
 
 __kernel void lam_reduce_tree_chunks(__global float *pv, __global float *pc, __global long *pi,
-                                     __global const float *src, long s_off, long len, long chunk, int op) {
+                                     __global const LAM_T *src, long s_off, long len, long chunk, int op) {
     __local float lv[LAM_WG];
     __local long li[LAM_WG];
     long g = get_group_id(0), begin = g * chunk;

@@ -1,36 +1,37 @@
 /* Softmax over rows of length cols, stable and fused: m = max of the row, s = sum of
  * exp(x - m); softmax = exp(x - m) / s, log_softmax = x - m - log(s) (the host's formulas).
+ * Rows are this build's storage type, maths float.
  * CPU devices: one work-item per row. GPUs: one work-group of LAM_SM_WG per row. */
 
 #define LAM_SM_WG 256
 
-__kernel void lam_softmax_rows(__global float *dst, long d_off, __global const float *src, long s_off, long rows,
+__kernel void lam_softmax_rows(__global LAM_T *dst, long d_off, __global const LAM_T *src, long s_off, long rows,
                                long cols, int logsm) {
     long r = get_global_id(0);
     if (r >= rows) return;
-    __global const float *x = src + s_off + r * cols;
-    __global float *y = dst + d_off + r * cols;
+    __global const LAM_T *x = src + s_off + r * cols;
+    __global LAM_T *y = dst + d_off + r * cols;
     float m = -INFINITY, s = 0.0f;
-    for (long c = 0; c < cols; ++c) m = x[c] > m ? x[c] : m;
-    for (long c = 0; c < cols; ++c) s += exp(x[c] - m);
+    for (long c = 0; c < cols; ++c) m = LAM_LD(x, c) > m ? LAM_LD(x, c) : m;
+    for (long c = 0; c < cols; ++c) s += exp(LAM_LD(x, c) - m);
     if (logsm) {
         float ls = log(s);
-        for (long c = 0; c < cols; ++c) y[c] = x[c] - m - ls;
+        for (long c = 0; c < cols; ++c) LAM_ST(y, c, LAM_LD(x, c) - m - ls);
     } else {
-        for (long c = 0; c < cols; ++c) y[c] = exp(x[c] - m) / s;
+        for (long c = 0; c < cols; ++c) LAM_ST(y, c, exp(LAM_LD(x, c) - m) / s);
     }
 }
 
-__kernel void lam_softmax_tree(__global float *dst, long d_off, __global const float *src, long s_off, long rows,
+__kernel void lam_softmax_tree(__global LAM_T *dst, long d_off, __global const LAM_T *src, long s_off, long rows,
                                long cols, int logsm) {
     __local float red[LAM_SM_WG];
     long r = get_group_id(0);
     int t = (int)get_local_id(0);
     if (r >= rows) return;
-    __global const float *x = src + s_off + r * cols;
-    __global float *y = dst + d_off + r * cols;
+    __global const LAM_T *x = src + s_off + r * cols;
+    __global LAM_T *y = dst + d_off + r * cols;
     float m = -INFINITY;
-    for (long c = t; c < cols; c += LAM_SM_WG) m = x[c] > m ? x[c] : m;
+    for (long c = t; c < cols; c += LAM_SM_WG) m = LAM_LD(x, c) > m ? LAM_LD(x, c) : m;
     red[t] = m;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = LAM_SM_WG / 2; s > 0; s >>= 1) {
@@ -40,7 +41,7 @@ __kernel void lam_softmax_tree(__global float *dst, long d_off, __global const f
     m = red[0];
     barrier(CLK_LOCAL_MEM_FENCE);
     float sum = 0.0f;
-    for (long c = t; c < cols; c += LAM_SM_WG) sum += exp(x[c] - m);
+    for (long c = t; c < cols; c += LAM_SM_WG) sum += exp(LAM_LD(x, c) - m);
     red[t] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = LAM_SM_WG / 2; s > 0; s >>= 1) {
@@ -50,8 +51,8 @@ __kernel void lam_softmax_tree(__global float *dst, long d_off, __global const f
     sum = red[0];
     if (logsm) {
         float ls = log(sum);
-        for (long c = t; c < cols; c += LAM_SM_WG) y[c] = x[c] - m - ls;
+        for (long c = t; c < cols; c += LAM_SM_WG) LAM_ST(y, c, LAM_LD(x, c) - m - ls);
     } else {
-        for (long c = t; c < cols; c += LAM_SM_WG) y[c] = exp(x[c] - m) / sum;
+        for (long c = t; c < cols; c += LAM_SM_WG) LAM_ST(y, c, exp(LAM_LD(x, c) - m) / sum);
     }
 }

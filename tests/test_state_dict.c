@@ -151,7 +151,7 @@ static void test_malformed_files(void **state) {
                  "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}", 24},
         {"not json", "{\"weight\":", 24},
         {"not an object", "[1,2]", 0},
-        {"unknown dtype", "{\"weight\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}", 8},
+        {"unknown dtype", "{\"weight\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}", 8},
         {"shape vs bytes", "{\"weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,16]}}", 16},
         {"negative dim", "{\"weight\":{\"dtype\":\"F32\",\"shape\":[-2,2],\"data_offsets\":[0,16]}}", 16},
         {"offsets reversed", "{\"weight\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8},

@@ -22,6 +22,7 @@ LAM_API lam_module *lam_nn_relu(void);
 LAM_API lam_module *lam_nn_sigmoid(void);
 LAM_API lam_module *lam_nn_tanh(void);
 LAM_API lam_module *lam_nn_gelu(void);
+LAM_API lam_module *lam_nn_silu(void);   /* x * sigmoid(x) */
 /* Flattens all dims but the first: (N, ...) -> (N, prod(...)). */
 LAM_API lam_module *lam_nn_flatten(void);
 /* A Sequential of n children, run in order, named "0", "1", ... A NULL child fails

@@ -1,5 +1,6 @@
-/* Ops: maths on tensors. Inputs must share a device; outputs are new contiguous f32
- * tensors on that device (argmax gives i64), placed in the innermost scope.
+/* Ops: maths on tensors. Inputs must share a device; outputs are new contiguous tensors on
+ * that device (argmax gives i64), placed in the innermost scope. Floating inputs may be f32
+ * or f16: an op computes in f32 and gives f16 only when all its tensor inputs are f16.
  *
  * Binary ops broadcast like NumPy: (4, 1, 3) + (5, 1) -> (4, 5, 3).
  * Inputs may be views (transposed, sliced, expanded); ops read them through strides.
@@ -26,6 +27,7 @@ LAM_API lam_tensor *lam_relu(lam_tensor *x);
 LAM_API lam_tensor *lam_sigmoid(lam_tensor *x);
 LAM_API lam_tensor *lam_tanh(lam_tensor *x);
 LAM_API lam_tensor *lam_gelu(lam_tensor *x);   /* exact: x * Phi(x), as PyTorch's default */
+LAM_API lam_tensor *lam_silu(lam_tensor *x);   /* x * sigmoid(x), a.k.a. swish */
 
 /* --- elementwise, two inputs, broadcasting --------------------------------------------- */
 LAM_API lam_tensor *lam_add(lam_tensor *a, lam_tensor *b);
@@ -58,6 +60,12 @@ LAM_API lam_tensor *lam_le_scalar(lam_tensor *x, float s);
 LAM_API lam_tensor *lam_gt_scalar(lam_tensor *x, float s);
 LAM_API lam_tensor *lam_ge_scalar(lam_tensor *x, float s);
 
+/* --- selection, broadcasting -------------------------------------------------------------- */
+/* cond != 0 ? a : b elementwise (cond of any dtype, e.g. a comparison's result). */
+LAM_API lam_tensor *lam_where(lam_tensor *cond, lam_tensor *a, lam_tensor *b);
+/* x with value wherever mask != 0 (PyTorch's masked_fill). */
+LAM_API lam_tensor *lam_masked_fill(lam_tensor *x, lam_tensor *mask, float value);
+
 /* --- reductions: over everything (a 0-dim result) or one dimension --------------------- */
 LAM_API lam_tensor *lam_sum(lam_tensor *x);
 LAM_API lam_tensor *lam_mean(lam_tensor *x);
@@ -68,6 +76,7 @@ LAM_API lam_tensor *lam_mean_dim(lam_tensor *x, int dim, bool keepdim);
 LAM_API lam_tensor *lam_max_dim(lam_tensor *x, int dim, bool keepdim);
 LAM_API lam_tensor *lam_min_dim(lam_tensor *x, int dim, bool keepdim);
 LAM_API lam_tensor *lam_argmax(lam_tensor *x, int dim, bool keepdim);   /* i64 indices */
+LAM_API lam_tensor *lam_argmin(lam_tensor *x, int dim, bool keepdim);   /* i64 indices */
 /* Sums x down to shape (the inverse of broadcasting: reduces added and size-1 dims). */
 LAM_API lam_tensor *lam_sum_to_shape(lam_tensor *x, int ndim, const int64_t *shape);
 

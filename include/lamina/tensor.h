@@ -31,9 +31,12 @@ extern "C" {
 
 typedef struct lam_tensor lam_tensor;
 
-typedef enum { LAM_F32, LAM_I32, LAM_I64, LAM_DTYPE_COUNT } lam_dtype;
+/* Element types. f16 (IEEE half) is a storage type: ops read it, compute in f32 and round
+ * the result back (to nearest even), on every device. */
+typedef enum { LAM_F32, LAM_I32, LAM_I64, LAM_F16, LAM_DTYPE_COUNT } lam_dtype;
 LAM_API const char *lam_dtype_name(lam_dtype dt);   /* "f32" */
 LAM_API size_t lam_dtype_size(lam_dtype dt);        /* bytes per element */
+LAM_API bool lam_dtype_is_float(lam_dtype dt);      /* f32 and f16 */
 
 /* LAM_SHAPE(2, 3) expands to the two arguments "int ndim, const int64_t *shape". */
 #define LAM_SHAPE(...) \

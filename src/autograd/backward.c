@@ -1,8 +1,9 @@
-/* The backward engine: walk the tape in reverse from the output, accumulating gradients. */
-#include "autograd/autograd_impl.h"
+/* The backward engine: walk the tape in reverse from the output, accumulating gradients.
+ * It sits above ops (DESIGN.md §1): backward rules and accumulation are ops. */
 #include "core/error.h"
 #include "lamina/autograd.h"
 #include "lamina/ops.h"
+#include "tape/tape.h"
 #include "tensor/tensor_impl.h"
 
 lam_tensor *lam_requires_grad(lam_tensor *t, bool requires) {
@@ -12,8 +13,9 @@ lam_tensor *lam_requires_grad(lam_tensor *t, bool requires) {
     }
     if (t->grad_fn)
         LAM_FAIL_NULL(LAM_ERR_STATE, "lam_requires_grad: only leaves can be marked (this tensor comes from %s)", t->grad_fn->op);
-    if (requires && t->dtype != LAM_F32)
-        LAM_FAIL_NULL(LAM_ERR_ARG, "lam_requires_grad: only f32 tensors can require grad, not %s", lam_dtype_name(t->dtype));
+    if (requires && !lam_dtype_is_float(t->dtype))
+        LAM_FAIL_NULL(LAM_ERR_ARG, "lam_requires_grad: only floating tensors can require grad, not %s",
+                      lam_dtype_name(t->dtype));
     t->requires_grad = requires;
     return t;
 }
@@ -103,7 +105,7 @@ lam_status lam_backward_with(lam_tensor *out, lam_tensor *grad) {
         st = step(n);
         lam_node_free(n, true);
     }
-    lam_tape_compact();
+    lam_tape_compact(lam_scope_tape_mark());
     lam_grad_enabled(mode);
     return st;
 }

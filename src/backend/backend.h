@@ -1,16 +1,22 @@
-/* The backend interface: what a device must do for the ops layer.
+/* The backend interface: what a device must do for the tensor and ops layers.
  *
  * A backend is a table of function pointers plus a context hung off lam_device. Ops
- * describe their operands as lam_view (buffer + offset + shape + strides, in elements),
- * so kernels read strided and broadcast (stride 0) inputs without copies. Outputs the
- * ops layer hands a backend are always contiguous. Optional entries may be NULL; the
- * caller then uses the default written with the required ones.
+ * describe their operands as lam_view (buffer + offset + shape + strides, in elements, and
+ * a dtype), so kernels read strided and broadcast (stride 0) inputs without copies. Outputs
+ * the ops layer hands a backend are always contiguous. Float views may be f32 or f16 (f16
+ * stores half and computes in float); a backend handles both in every entry.
+ *
+ * The op codes come from the op table (cl/op_table.h), direct kernels from
+ * backend/kernels.h; nothing here numbers an op.
  */
 #ifndef LAM_BACKEND_H
 #define LAM_BACKEND_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "backend/kernels.h"
+#include "cl/op_table.h"
 #include "lamina/device.h"
 #include "lamina/tensor.h"
 
@@ -23,32 +29,19 @@ typedef struct {
     lam_dtype dtype;
 } lam_view;
 
-/* Op codes shared with the kernels (cl/common.h switches on the same numbers). */
-typedef enum {
-    LAM_UNARY_NEG, LAM_UNARY_ABS, LAM_UNARY_EXP, LAM_UNARY_LOG, LAM_UNARY_SQRT,
-    LAM_UNARY_RELU, LAM_UNARY_SIGMOID, LAM_UNARY_TANH, LAM_UNARY_GELU,
-    LAM_UNARY_COUNT
-} lam_unary_op;
-
-typedef enum {
-    LAM_BINARY_ADD, LAM_BINARY_SUB, LAM_BINARY_MUL, LAM_BINARY_DIV,
-    LAM_BINARY_MAX, LAM_BINARY_MIN, LAM_BINARY_POW,
-    LAM_BINARY_EQ, LAM_BINARY_NE, LAM_BINARY_LT, LAM_BINARY_LE, LAM_BINARY_GT, LAM_BINARY_GE,
-    /* fused backward of unary ops: f(a = saved input or output, b = incoming gradient) */
-    LAM_BINARY_RELU_BWD,     /* b * (a > 0), a = x */
-    LAM_BINARY_SIGMOID_BWD,  /* b * a * (1 - a), a = sigmoid(x) */
-    LAM_BINARY_TANH_BWD,     /* b * (1 - a^2), a = tanh(x) */
-    LAM_BINARY_GELU_BWD,     /* b * (Phi(a) + a * phi(a)), a = x */
-    LAM_BINARY_COUNT
-} lam_binary_op;
-
-typedef enum {
-    LAM_REDUCE_SUM, LAM_REDUCE_MEAN, LAM_REDUCE_MAX, LAM_REDUCE_MIN, LAM_REDUCE_ARGMAX,
-    LAM_REDUCE_COUNT
-} lam_reduce_op;
-
-/* Row-major C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b], for b < batch. */
+/* One input of an elementwise op: a view already broadcast to the output's shape, or a
+ * scalar (then view is unused). Inputs an op does not read are scalars. */
 typedef struct {
+    lam_view view;
+    float value;
+    bool scalar;
+} lam_operand;
+#define LAM_EW_INPUTS 3
+
+/* Row-major C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b], for b < batch; A, B and C
+ * all of dtype (f32 or f16; f16 accumulates in f32). */
+typedef struct {
+    lam_dtype dtype;
     bool trans_a, trans_b;
     int64_t m, n, k, batch;
     float alpha, beta;
@@ -57,22 +50,14 @@ typedef struct {
     void *c; int64_t c_off, ldc, c_stride;
 } lam_gemm_args;
 
-/* Fused optimizer updates over n contiguous f32 elements (views of equal numel); the
- * per-element maths is lam_sgd_update / lam_adam_update in cl/common.h. */
+/* The arguments of a direct kernel (backend/kernels.h): work items, then views, ints and
+ * floats in the order the table gives. */
 typedef struct {
-    lam_view param, grad, buf;     /* buf: momentum buffer, unused when momentum == 0 */
-    int64_t n;
-    float lr, momentum, dampening, weight_decay;
-    int nesterov, first;           /* first: the buffer's first step sets it to the gradient */
-} lam_sgd_args;
-
-typedef struct {
-    lam_view param, grad, m, v;    /* m, v: first and second moments */
-    int64_t n;
-    float lr, beta1, beta2, eps, weight_decay;
-    float bias1, bias2;            /* 1 - beta1^t, 1 - beta2^t */
-    int decoupled;                 /* AdamW: p *= 1 - lr * weight_decay, no L2 term */
-} lam_adam_args;
+    int64_t work;
+    lam_view v[LAM_KERNEL_MAX_VIEWS];
+    int64_t i[LAM_KERNEL_MAX_INTS];
+    float f[LAM_KERNEL_MAX_FLOATS];
+} lam_kernel_args;
 
 typedef struct lam_backend_ops {
     const char *name;
@@ -90,25 +75,17 @@ typedef struct lam_backend_ops {
     lam_status (*fill)(lam_device *d, const lam_view *dst, uint64_t bits);
     /* dst = src, same shape, any strides on both; converts dtype when they differ */
     lam_status (*copy)(lam_device *d, const lam_view *dst, const lam_view *src);
-    lam_status (*unary)(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x);
-    /* a and b already broadcast to dst's shape (stride 0 where broadcast) */
-    lam_status (*binary)(lam_device *d, lam_binary_op op, const lam_view *dst,
-                         const lam_view *a, const lam_view *b);
-    lam_status (*binary_scalar)(lam_device *d, lam_binary_op op, const lam_view *dst,
-                                const lam_view *a, float s);
-    /* src contiguous, seen as (outer, len, inner); dst (outer, inner); ARGMAX gives i64 */
+    /* dst = lam_ew_apply(op, in[0], in[1], in[2]), all float views of dst's dtype */
+    lam_status (*elementwise)(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in);
+    /* src contiguous, seen as (outer, len, inner); dst (outer, inner); ARGMAX/ARGMIN give i64 */
     lam_status (*reduce)(lam_device *d, lam_reduce_op op, const lam_view *dst,
                          const lam_view *src, int64_t outer, int64_t len, int64_t inner);
     /* rows of length cols, contiguous */
     lam_status (*softmax)(lam_device *d, bool log, const lam_view *dst, const lam_view *src,
                           int64_t rows, int64_t cols);
     lam_status (*gemm)(lam_device *d, const lam_gemm_args *g);
-    /* contiguous f32 dst; element i from Philox(seed, counter + i); normal or uniform */
-    lam_status (*rand)(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter,
-                       bool normal);
-    /* optional fused optimizer steps (NULL: the optimizer uses ops) */
-    lam_status (*sgd_step)(lam_device *d, const lam_sgd_args *a);
-    lam_status (*adam_step)(lam_device *d, const lam_adam_args *a);
+    /* a direct kernel of backend/kernels.h */
+    lam_status (*kernel)(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
 } lam_backend_ops;
 
 struct lam_device {

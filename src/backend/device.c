@@ -1,5 +1,6 @@
 /* The device registry: cpu first, then every OpenCL device; spec strings; the default. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 static lam_device *devices[MAX_DEVICES];
 static int device_count;
-static lam_device *default_device;
+static _Atomic(lam_device *) default_device;   /* set by lam_set_default_device, any thread */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static const char *const type_names[] = {"host", "cpu", "gpu", "accelerator"};
@@ -66,7 +67,8 @@ static lam_device *parse_spec(const char *spec) {
 
 lam_device *lam_default_device(void) {
     init();
-    if (default_device) return default_device;
+    lam_device *set = atomic_load(&default_device);
+    if (set) return set;
     const char *env = getenv("LAMINA_DEVICE");
     if (env && *env) return parse_spec(env);
     lam_device *d = first_of_type(true);
@@ -82,7 +84,7 @@ lam_device *lam_device_get(const char *spec) {
 
 lam_status lam_set_default_device(lam_device *d) {
     if (!d) return lam_set_error(LAM_ERR_ARG, "lam_set_default_device: device is NULL");
-    default_device = d;
+    atomic_store(&default_device, d);
     return LAM_OK;
 }
 

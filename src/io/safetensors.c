@@ -7,12 +7,12 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "io/safetensors.h"
 
 #define ST_MAX_HEADER (100u << 20)   /* the Rust reference caps the header at 100 MB too */
 
-static const char *const st_dtype_names[LAM_DTYPE_COUNT] = {"F32", "I32", "I64"};
 
 struct lam_st_file {
     unsigned char *bytes;   /* the whole file */
@@ -52,7 +52,7 @@ static char *build_header(int n, const char *const *names, lam_tensor *const *te
         cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray();
         double offs[2] = {(double)off, (double)(off + bytes)};
         cJSON_AddItemToObject(root, names[i], e);
-        cJSON_AddStringToObject(e, "dtype", st_dtype_names[dt]);
+        cJSON_AddStringToObject(e, "dtype", lam_dtype_traits_of(dt)->safetensors);
         for (int d = 0; d < lam_ndim(tensors[i]); ++d)
             cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)lam_dim(tensors[i], d)));
         cJSON_AddItemToObject(e, "shape", shape);
@@ -144,11 +144,9 @@ static bool parse_entry(const cJSON *item, lam_st_entry *e, size_t data_size, ch
     snprintf(e->name, sizeof e->name, "%s", item->string);
     if (!cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2)
         return snprintf(why, wsize, "\"%s\" needs dtype, shape and data_offsets [begin, end]", e->name), false;
-    e->dtype = LAM_DTYPE_COUNT;
-    for (int d = 0; d < LAM_DTYPE_COUNT; ++d)
-        if (!strcmp(dt->valuestring, st_dtype_names[d])) e->dtype = (lam_dtype)d;
+    e->dtype = lam_dtype_from_safetensors(dt->valuestring);
     if (e->dtype == LAM_DTYPE_COUNT)
-        return snprintf(why, wsize, "\"%s\" has dtype %s (F32, I32, I64 supported)", e->name, dt->valuestring), false;
+        return snprintf(why, wsize, "\"%s\" has dtype %s (F32, F16, I32, I64 supported)", e->name, dt->valuestring), false;
     e->ndim = cJSON_GetArraySize(shape);
     if (e->ndim > LAM_MAX_DIMS) return snprintf(why, wsize, "\"%s\" has %d dimensions", e->name, e->ndim), false;
     size_t numel = 1, dim;
@@ -167,7 +165,7 @@ static bool parse_entry(const cJSON *item, lam_st_entry *e, size_t data_size, ch
                         data_size), false;
     if (e->end - e->begin != numel * lam_dtype_size(e->dtype))
         return snprintf(why, wsize, "\"%s\": %zu bytes for %zu elements of %s", e->name, e->end - e->begin, numel,
-                        st_dtype_names[e->dtype]), false;
+                        lam_dtype_traits_of(e->dtype)->safetensors), false;
     return true;
 }
 

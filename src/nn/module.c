@@ -15,7 +15,7 @@ lam_module *lam_module_new(const lam_module_class *cls) {
         free(m);
         LAM_FAIL_NULL(LAM_ERR_OOM, "lam_module_new: out of host memory for %zu bytes of state", cls->state_size);
     }
-    m->refcount = 1;
+    atomic_init(&m->refcount, 1);
     m->cls = cls;
     m->training = true;
     m->device = lam_default_device();
@@ -105,9 +105,6 @@ static void take_ownership(lam_tensor *t) {
     if (t->scope) lam_keep(t);
 }
 
-/* Replaces t's storage with a copy on dev, in place (defined in module_to.c). */
-lam_status lam_tensor_migrate(lam_tensor *t, lam_device *dev);
-
 static lam_tensor *add_tensor(lam_module *m, const char *op, const char *name, lam_tensor *t, bool param,
                               bool persistent) {
     if (!m || !t) {
@@ -130,8 +127,9 @@ static lam_tensor *add_tensor(lam_module *m, const char *op, const char *name, l
         lam_set_error(LAM_ERR_ARG, "%s: \"%s\" is the result of an op; pass a leaf (lam_detach it)", op, name);
         goto fail;
     }
-    if (param && t->dtype != LAM_F32) {
-        lam_set_error(LAM_ERR_ARG, "%s: parameter \"%s\" must be f32, not %s", op, name, lam_dtype_name(t->dtype));
+    if (param && !lam_dtype_is_float(t->dtype)) {
+        lam_set_error(LAM_ERR_ARG, "%s: parameter \"%s\" must be floating (f32, f16), not %s", op, name,
+                      lam_dtype_name(t->dtype));
         goto fail;
     }
     if (!grow((void **)items, cap, *count, sizeof **items)) {
@@ -168,12 +166,12 @@ lam_tensor *lam_forward(lam_module *m, lam_tensor *x) {
 }
 
 lam_module *lam_module_retain(lam_module *m) {
-    if (m) m->refcount++;
+    if (m) atomic_fetch_add(&m->refcount, 1);
     return m;
 }
 
 void lam_module_free(lam_module *m) {
-    if (!m || --m->refcount > 0) return;
+    if (!m || atomic_fetch_sub(&m->refcount, 1) != 1) return;
     if (m->cls->destroy) m->cls->destroy(m);
     for (int i = 0; i < m->n_children; ++i) lam_module_free(m->children[i].child);
     for (int i = 0; i < m->n_params; ++i) lam_release(m->params[i].tensor);

@@ -2,6 +2,8 @@
 #ifndef LAM_NN_MODULE_IMPL_H
 #define LAM_NN_MODULE_IMPL_H
 
+#include <stdatomic.h>
+
 #include "lamina/module.h"
 #include "lamina/nn.h"
 
@@ -19,7 +21,7 @@ typedef struct {
 } lam_tensor_entry;
 
 struct lam_module {
-    int refcount;
+    atomic_int refcount;            /* atomic: threads may share a model */
     const lam_module_class *cls;   /* may change once: a lazy layer becomes its eager class */
     void *state;
     bool training;

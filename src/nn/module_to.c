@@ -1,42 +1,10 @@
 /* Device moves in place: each parameter, gradient and buffer keeps its handle and gets a
  * new storage on the target, so pointers held elsewhere (an optimizer) stay valid. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/error.h"
 #include "nn/module_impl.h"
 #include "tensor/tensor_impl.h"
-
-static void storage_drop(lam_storage *s) {
-    if (--s->refcount > 0) return;
-    s->dev->ops->free(s->dev, s->buf);
-    free(s);
-}
-
-/* Puts copy's storage (a contiguous copy of t on another device) into t's handle. */
-static void adopt_storage(lam_tensor *t, lam_tensor *copy) {
-    lam_storage *old = t->storage;
-    t->storage = copy->storage;
-    t->storage->refcount++;
-    memcpy(t->stride, copy->stride, sizeof t->stride);
-    t->offset = copy->offset;
-    storage_drop(old);
-}
-
-lam_status lam_tensor_migrate(lam_tensor *t, lam_device *dev) {
-    lam_status st = LAM_OK;
-    lam_scope_begin();
-    lam_tensor *c = t->storage->dev == dev ? NULL : lam_tensor_to_device(t, dev);
-    lam_tensor *g = t->grad && t->grad->storage->dev != dev ? lam_tensor_to_device(t->grad, dev) : NULL;
-    if ((t->storage->dev != dev && !c) || (t->grad && t->grad->storage->dev != dev && !g)) {
-        st = lam_last_status();
-    } else {
-        if (c) adopt_storage(t, c);
-        if (g) adopt_storage(t->grad, g);
-    }
-    lam_scope_end();
-    return st;
-}
 
 typedef struct {
     lam_tensor **items;   /* tensors (and gradients) to move, then their copies */
@@ -88,7 +56,7 @@ lam_status lam_module_to(lam_module *m, lam_device *dev) {
         if (!copies[i]) st = lam_last_status();
     }
     for (int i = 0; st == LAM_OK && i < l.n; ++i)
-        if (copies[i]) adopt_storage(l.items[i], copies[i]);
+        if (copies[i]) lam_tensor_adopt_storage(l.items[i], copies[i]);
     lam_scope_end();
     if (st == LAM_OK) set_device(m, dev);
     free(copies);

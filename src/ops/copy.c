@@ -14,8 +14,7 @@ static lam_status move_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
 }
 
 static lam_tensor *recorded(lam_tensor *y, lam_tensor *x, const char *op, lam_backward_fn bw) {
-    if (y) lam_record(y, op, bw, 1, &x);
-    return y;
+    return lam_recorded(y, op, bw, 1, &x, NULL);
 }
 
 lam_tensor *lam_clone(lam_tensor *x) {

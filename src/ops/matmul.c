@@ -57,33 +57,27 @@ static bool prepare(lam_tensor *x, int nb, const int64_t *batch, gemm_operand *o
 }
 
 static lam_tensor *matmul_forward(lam_tensor *a, lam_tensor *b) {
-    int64_t batch[LAM_MAX_DIMS];
-    int nb = 0;
-    {   /* batch dims broadcast like elementwise ops */
-        lam_tensor ha = *a, hb = *b;
-        ha.ndim -= 2;
-        hb.ndim -= 2;
-        nb = lam_broadcast_shape("lam_matmul", &ha, &hb, batch);
-        if (nb < 0) return NULL;
-    }
+    int64_t batch[LAM_MAX_DIMS];   /* batch dims broadcast like elementwise ops */
+    int nb = lam_broadcast_shapes("lam_matmul", a->ndim - 2, a->shape, b->ndim - 2, b->shape, batch);
+    if (nb < 0) return NULL;
     if (nb + 2 > LAM_MAX_DIMS) LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_matmul: more than %d dimensions", LAM_MAX_DIMS);
     gemm_operand A, B;
     if (!prepare(a, nb, batch, &A) || !prepare(b, nb, batch, &B)) return NULL;
     int64_t m = a->shape[a->ndim - 2], k = a->shape[a->ndim - 1], n = b->shape[b->ndim - 1];
     batch[nb] = m;
     batch[nb + 1] = n;
-    lam_tensor *c = lam_tensor_alloc(LAM_F32, nb + 2, batch, LAM_DEV(a));
+    lam_tensor *c = lam_tensor_alloc(a->dtype, nb + 2, batch, LAM_DEV(a));
     if (!c) return NULL;
     int64_t count = lam_shape_numel(nb, batch);
     if (count * m * n == 0) return c;
     if (k == 0) return lam_fill_(c, 0.0f) == LAM_OK ? c : NULL;
     lam_gemm_args g = {
-        .trans_a = A.trans, .trans_b = B.trans, .m = m, .n = n, .k = k, .batch = count, .alpha = 1.0f, .beta = 0.0f,
+        .dtype = a->dtype, .trans_a = A.trans, .trans_b = B.trans, .m = m, .n = n, .k = k, .batch = count, .alpha = 1.0f, .beta = 0.0f,
         .a = A.t->storage->buf, .a_off = A.t->offset, .lda = A.ld, .a_stride = A.batch_stride,
         .b = B.t->storage->buf, .b_off = B.t->offset, .ldb = B.ld, .b_stride = B.batch_stride,
         .c = c->storage->buf, .c_off = 0, .ldc = n, .c_stride = m * n,
     };
-    return LAM_DEV(a)->ops->gemm(LAM_DEV(a), &g) == LAM_OK ? c : NULL;
+    return lam_run_gemm("lam_matmul", LAM_DEV(a), &g) == LAM_OK ? c : NULL;
 }
 
 /* True when t's last two dims are stored transposed (t came from lam_transpose). */
@@ -111,7 +105,7 @@ static lam_status matmul_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) 
 lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b) {
     LAM_CHECK_ARG("lam_matmul", a);
     LAM_CHECK_ARG("lam_matmul", b);
-    if (!lam_require_f32("lam_matmul", a) || !lam_require_f32("lam_matmul", b) || !lam_same_device("lam_matmul", a, b))
+    if (!lam_require_float("lam_matmul", a) || !lam_require_float("lam_matmul", b) || !lam_same_device("lam_matmul", a, b))
         return NULL;
     if (a->ndim == 0 || b->ndim == 0) LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_matmul: operands need at least one dimension");
     int64_t ka = a->shape[a->ndim - 1], kb = b->shape[b->ndim == 1 ? 0 : b->ndim - 2];
@@ -123,9 +117,11 @@ lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b) {
     /* 1-D operands become matrices for the product and lose that dim after (NumPy). */
     lam_tensor *a2 = a->ndim == 1 ? lam_unsqueeze(a, 0) : a, *b2 = b->ndim == 1 ? lam_unsqueeze(b, 1) : b;
     if (!a2 || !b2) return NULL;
+    lam_dtype dt = lam_promote(a->dtype, b->dtype);
     lam_scope_begin();   /* copies GEMM needed die here */
-    lam_tensor *c = lam_scope_end_keep(matmul_forward(a2, b2));
-    if (c) lam_record(c, "lam_matmul", matmul_backward, 2, (lam_tensor *[]){a2, b2});
+    lam_tensor *a3 = lam_as_dtype(a2, dt), *b3 = lam_as_dtype(b2, dt);
+    lam_tensor *c = lam_scope_end_keep(a3 && b3 ? matmul_forward(a3, b3) : NULL);
+    c = lam_recorded(c, "lam_matmul", matmul_backward, 2, (lam_tensor *[]){a2, b2}, NULL);
     if (c && a->ndim == 1) c = lam_squeeze(c, -2);
     if (c && b->ndim == 1) c = lam_squeeze(c, -1);
     return c;

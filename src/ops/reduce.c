@@ -1,4 +1,4 @@
-/* Reductions: sum, mean, max, min, argmax over everything or one dimension. */
+/* Reductions: sum, mean, max, min, argmax, argmin over everything or one dimension. */
 #include "ops/ops_impl.h"
 
 /* g (shaped like the reduced output) seen with x's shape again. */
@@ -47,23 +47,24 @@ static lam_tensor *reduce_forward(const char *op, lam_reduce_op code, lam_tensor
         char s[96];
         LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: cannot reduce an empty dimension of %s", op, lam_shape_str(x, s, sizeof s));
     }
-    lam_tensor *out = lam_tensor_alloc(code == LAM_REDUCE_ARGMAX ? LAM_I64 : LAM_F32, nd, shape, LAM_DEV(x));
-    lam_tensor *src = !out ? NULL : lam_is_contiguous(x) ? x : lam_tensor_copy(x, LAM_F32);
+    bool index = code == LAM_REDUCE_ARGMAX || code == LAM_REDUCE_ARGMIN;
+    lam_tensor *out = lam_tensor_alloc(index ? LAM_I64 : x->dtype, nd, shape, LAM_DEV(x));
+    lam_tensor *src = !out ? NULL : lam_is_contiguous(x) ? x : lam_tensor_copy(x, x->dtype);
     if (!src) return NULL;
-    lam_view o = lam_view_of(out), s = lam_view_of(src);
-    lam_status st = lam_numel(out) > 0 ? LAM_DEV(x)->ops->reduce(LAM_DEV(x), code, &o, &s, outer, len, inner) : LAM_OK;
+    lam_status st = lam_run_reduce(op, code, out, src, outer, len, inner);
     if (src != x) lam_release(lam_keep(src));   /* the copy is done with */
     return st == LAM_OK ? out : NULL;
 }
 
 lam_tensor *lam_reduce_run(const char *op, lam_reduce_op code, lam_tensor *x, int dim, bool keepdim, bool all) {
     LAM_CHECK_ARG(op, x);
-    if (!lam_require_f32(op, x)) return NULL;
+    if (!lam_require_float(op, x)) return NULL;
     int d = all ? -1 : lam_wrap_dim(op, dim, x->ndim);
     if (!all && d < 0) return NULL;
     lam_tensor *y = reduce_forward(op, code, x, d, keepdim, all);
-    if (!y || code == LAM_REDUCE_ARGMAX) return y;
-    lam_node *n = lam_record(y, op, reduce_backward, 1, &x);
+    if (!y || code == LAM_REDUCE_ARGMAX || code == LAM_REDUCE_ARGMIN) return y;
+    lam_node *n;
+    if (!lam_recorded(y, op, reduce_backward, 1, &x, &n)) return NULL;
     if (n) {
         n->arg[0] = all;
         n->arg[1] = d;
@@ -93,6 +94,9 @@ lam_tensor *lam_min_dim(lam_tensor *x, int dim, bool keepdim) {
 }
 lam_tensor *lam_argmax(lam_tensor *x, int dim, bool keepdim) {
     return lam_reduce_run("lam_argmax", LAM_REDUCE_ARGMAX, x, dim, keepdim, false);
+}
+lam_tensor *lam_argmin(lam_tensor *x, int dim, bool keepdim) {
+    return lam_reduce_run("lam_argmin", LAM_REDUCE_ARGMIN, x, dim, keepdim, false);
 }
 
 /* Composed of sum_dim and reshape, so its gradient comes from theirs. */

@@ -15,17 +15,16 @@ static lam_tensor *softmax_forward(bool log, lam_tensor *x, int d) {
     int last = x->ndim - 1;
     lam_tensor *moved = d == last ? x : lam_transpose(x, d, last);
     lam_tensor *src = moved ? lam_contiguous(moved) : NULL;
-    lam_tensor *out = src ? lam_tensor_alloc(LAM_F32, src->ndim, src->shape, LAM_DEV(x)) : NULL;
+    lam_tensor *out = src ? lam_tensor_alloc(x->dtype, src->ndim, src->shape, LAM_DEV(x)) : NULL;
     if (!out) return NULL;
     int64_t cols = src->shape[last], rows = cols ? lam_numel(src) / cols : 0;
-    lam_view o = lam_view_of(out), s = lam_view_of(src);
-    if (rows > 0 && LAM_DEV(x)->ops->softmax(LAM_DEV(x), log, &o, &s, rows, cols) != LAM_OK) return NULL;
+    if (lam_run_softmax(log ? "lam_log_softmax" : "lam_softmax", log, out, src, rows, cols) != LAM_OK) return NULL;
     return d == last ? out : lam_contiguous(lam_transpose(out, d, last));
 }
 
 static lam_tensor *softmax(const char *op, bool log, lam_tensor *x, int dim) {
     LAM_CHECK_ARG(op, x);
-    if (!lam_require_f32(op, x)) return NULL;
+    if (!lam_require_float(op, x)) return NULL;
     if (x->ndim == 0) LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: needs at least one dimension", op);
     int d = lam_wrap_dim(op, dim, x->ndim);
     if (d < 0) return NULL;
@@ -33,8 +32,8 @@ static lam_tensor *softmax(const char *op, bool log, lam_tensor *x, int dim) {
     lam_scope_begin();
     lam_tensor *y = lam_scope_end_keep(softmax_forward(log, x, d));
     lam_grad_enabled(grad);
-    if (!y) return NULL;
-    lam_node *n = lam_record(y, op, softmax_backward, 1, &x);
+    lam_node *n;
+    if (!lam_recorded(y, op, softmax_backward, 1, &x, &n)) return NULL;
     if (n) {
         n->arg[0] = d;
         n->arg[1] = log;

@@ -1,41 +1,30 @@
-/* Unary elementwise ops and their derivatives. */
+/* Unary elementwise ops: one public function per row of the op table (cl/op_table.h), each
+ * recording a node whose backward runs the row's gradient expression. */
 #include "ops/ops_impl.h"
 
-/* d/dx of each op, given x = in[0], y = saved output, g = incoming gradient. */
+/* dx = f'(s, g), s being x or y as the row says (arg 0: the gradient's op code). */
 static lam_status unary_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
-    lam_tensor *x = n->in[0], *y = n->saved;
-    switch ((lam_unary_op)n->arg[0]) {
-    case LAM_UNARY_NEG: gin[0] = lam_neg(g); break;                                   /* -g */
-    case LAM_UNARY_ABS: gin[0] = lam_mul(g, lam_sub(lam_gt_scalar(x, 0), lam_lt_scalar(x, 0))); break;
-    case LAM_UNARY_EXP: gin[0] = lam_mul(g, y); break;                                /* g e^x */
-    case LAM_UNARY_LOG: gin[0] = lam_div(g, x); break;                                /* g / x */
-    case LAM_UNARY_SQRT: gin[0] = lam_div(lam_mul_scalar(g, 0.5f), y); break;         /* g / 2 sqrt x */
-    case LAM_UNARY_RELU: gin[0] = lam_binary_op_run("relu_backward", LAM_BINARY_RELU_BWD, x, g); break;
-    case LAM_UNARY_SIGMOID: gin[0] = lam_binary_op_run("sigmoid_backward", LAM_BINARY_SIGMOID_BWD, y, g); break;
-    case LAM_UNARY_TANH: gin[0] = lam_binary_op_run("tanh_backward", LAM_BINARY_TANH_BWD, y, g); break;
-    case LAM_UNARY_GELU: gin[0] = lam_binary_op_run("gelu_backward", LAM_BINARY_GELU_BWD, x, g); break;
-    default: break;
-    }
+    lam_ew_op grad = (lam_ew_op)n->arg[0];
+    lam_tensor *s = n->saved ? n->saved : n->in[0];
+    gin[0] = lam_ew_run(lam_ew_name(grad), grad, 2, (lam_ew_arg[]){LAM_EW_T(s), LAM_EW_T(g)});
     return gin[0] ? LAM_OK : lam_last_status();
 }
 
-static lam_tensor *unary(const char *op, lam_unary_op code, lam_tensor *x, bool save_output) {
-    lam_tensor *y = lam_unary_op_run(op, code, x);
-    if (!y) return NULL;
-    lam_node *n = lam_record(y, op, unary_backward, 1, &x);
+static lam_tensor *unary(const char *op, lam_ew_op code, lam_ew_op grad, bool save_output, lam_tensor *x) {
+    lam_node *n;
+    lam_tensor *y = lam_recorded(lam_ew_run(op, code, 1, &LAM_EW_T(x)), op, unary_backward, 1, &x, &n);
     if (n) {
-        n->arg[0] = code;
+        n->arg[0] = grad;
         if (save_output) n->saved = lam_retain(y);
     }
     return y;
 }
 
-lam_tensor *lam_neg(lam_tensor *x) { return unary("lam_neg", LAM_UNARY_NEG, x, false); }
-lam_tensor *lam_abs(lam_tensor *x) { return unary("lam_abs", LAM_UNARY_ABS, x, false); }
-lam_tensor *lam_exp(lam_tensor *x) { return unary("lam_exp", LAM_UNARY_EXP, x, true); }
-lam_tensor *lam_log(lam_tensor *x) { return unary("lam_log", LAM_UNARY_LOG, x, false); }
-lam_tensor *lam_sqrt(lam_tensor *x) { return unary("lam_sqrt", LAM_UNARY_SQRT, x, true); }
-lam_tensor *lam_relu(lam_tensor *x) { return unary("lam_relu", LAM_UNARY_RELU, x, false); }
-lam_tensor *lam_sigmoid(lam_tensor *x) { return unary("lam_sigmoid", LAM_UNARY_SIGMOID, x, true); }
-lam_tensor *lam_tanh(lam_tensor *x) { return unary("lam_tanh", LAM_UNARY_TANH, x, true); }
-lam_tensor *lam_gelu(lam_tensor *x) { return unary("lam_gelu", LAM_UNARY_GELU, x, false); }
+#define LAM_SAVES_OUTPUT_INPUT false
+#define LAM_SAVES_OUTPUT_OUTPUT true
+#define LAM_SAVES_OUTPUT_NONE false
+#define LAM_DEFINE_UNARY(NAME, name, saves, f, df)                                                 \
+    lam_tensor *lam_##name(lam_tensor *x) {                                                        \
+        return unary("lam_" #name, LAM_EW_##NAME, LAM_EW_##NAME##_GRAD, LAM_SAVES_OUTPUT_##saves, x); \
+    }
+LAM_UNARY_OPS(LAM_DEFINE_UNARY)

@@ -10,8 +10,7 @@ static lam_status regroup_backward(lam_node *n, lam_tensor *g, lam_tensor **gin)
 }
 
 static lam_tensor *record_view(lam_tensor *y, lam_tensor *x, const char *op, lam_backward_fn bw) {
-    if (y) lam_record(y, op, bw, 1, &x);
-    return y;
+    return lam_recorded(y, op, bw, 1, &x, NULL);
 }
 
 lam_tensor *lam_reshape(lam_tensor *x, int ndim, const int64_t *shape) {
@@ -113,8 +112,9 @@ lam_tensor *lam_permute(lam_tensor *x, const int *order) {
         shape[i] = x->shape[d];
         stride[i] = x->stride[d];
     }
-    lam_tensor *y = lam_tensor_view(x, x->ndim, shape, stride, x->offset);
-    lam_node *n = y ? lam_record(y, "lam_permute", permute_backward, 1, &x) : NULL;
+    lam_node *n;
+    lam_tensor *y = lam_recorded(lam_tensor_view(x, x->ndim, shape, stride, x->offset), "lam_permute",
+                                 permute_backward, 1, &x, &n);
     for (int i = 0; n && i < x->ndim; ++i) n->arg[i] = order[i];
     return y;
 }
@@ -158,8 +158,9 @@ lam_tensor *lam_slice(lam_tensor *x, int dim, int64_t start, int64_t end, int64_
     memcpy(stride, x->stride, sizeof stride);
     shape[d] = end > start ? (end - start + step - 1) / step : 0;
     stride[d] = x->stride[d] * step;
-    lam_tensor *y = lam_tensor_view(x, x->ndim, shape, stride, x->offset + start * x->stride[d]);
-    lam_node *n = y ? lam_record(y, "lam_slice", slice_backward, 1, &x) : NULL;
+    lam_node *n;
+    lam_tensor *y = lam_recorded(lam_tensor_view(x, x->ndim, shape, stride, x->offset + start * x->stride[d]),
+                                 "lam_slice", slice_backward, 1, &x, &n);
     if (n) {
         n->arg[0] = d;
         n->arg[1] = start;

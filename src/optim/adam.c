@@ -2,14 +2,21 @@
  *   Adam:  g = grad + wd * p          AdamW: p = p * (1 - lr * wd)
  *   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g^2
  *   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
- * One fused kernel when the backend has adam_step, else the same update written with ops. */
+ * One fused kernel (LAM_K_ADAM) for contiguous tensors, else the same update written with ops. */
 #include <math.h>
 
 #include "core/error.h"
 #include "lamina/ops.h"
+#include "ops/ops_impl.h"
 #include "optim/optim_impl.h"
 
-static lam_status adam_with_ops(const lam_adam_args *a, lam_optim_param *p, lam_tensor *g) {
+/* The step's scalars (bias1 = 1 - beta1^t, bias2 = 1 - beta2^t). */
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay, bias1, bias2;
+    int decoupled;
+} adam_step;
+
+static lam_status adam_with_ops(const adam_step *a, lam_optim_param *p, lam_tensor *g) {
     lam_tensor *w = p->param, *m = p->state[0], *v = p->state[1];
     if (a->decoupled) {
         lam_status st = lam_copy_(w, lam_mul_scalar(w, 1.0f - a->lr * a->weight_decay));
@@ -27,10 +34,8 @@ static lam_status adam_with_ops(const lam_adam_args *a, lam_optim_param *p, lam_
 
 lam_status lam_adam_update_param(lam_optim *o, lam_optim_param *p, lam_tensor *grad) {
     const lam_adam_options *s = &o->adam;
-    lam_device *dev = lam_tensor_device(p->param);
     double t = (double)p->step;
-    lam_adam_args a = {
-        .n = lam_numel(p->param),
+    adam_step a = {
         .lr = s->lr,
         .beta1 = s->beta1,
         .beta2 = s->beta2,
@@ -40,12 +45,13 @@ lam_status lam_adam_update_param(lam_optim *o, lam_optim_param *p, lam_tensor *g
         .bias2 = (float)(1.0 - pow((double)s->beta2, t)),
         .decoupled = o->kind == LAM_OPTIM_ADAMW,
     };
-    bool contiguous = lam_is_contiguous(p->param) && lam_is_contiguous(grad);
-    if (!dev->ops->adam_step || !contiguous) return adam_with_ops(&a, p, grad);
-    if (a.n == 0) return LAM_OK;
-    a.param = lam_view_of(p->param);
-    a.grad = lam_view_of(grad);
-    a.m = lam_view_of(p->state[0]);
-    a.v = lam_view_of(p->state[1]);
-    return dev->ops->adam_step(dev, &a);
+    if (!lam_is_contiguous(p->param) || !lam_is_contiguous(grad)) return adam_with_ops(&a, p, grad);
+    lam_kernel_args k = {
+        .work = lam_numel(p->param),
+        .v = {lam_view_of(p->param), lam_view_of(grad), lam_view_of(p->state[0]), lam_view_of(p->state[1])},
+        .i = {a.decoupled},
+        .f = {a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.bias1, a.bias2},
+    };
+    return lam_run_kernel(o->kind == LAM_OPTIM_ADAMW ? "lam_adamw" : "lam_adam", lam_tensor_device(p->param),
+                          LAM_K_ADAM, &k);
 }

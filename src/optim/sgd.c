@@ -3,9 +3,10 @@
  *   b = g (first step) | momentum * b + (1 - dampening) * g
  *   g = nesterov ? g + momentum * b : b
  *   p = p - lr * g
- * One fused kernel when the backend has sgd_step, else the same update written with ops. */
+ * One fused kernel (LAM_K_SGD) for contiguous tensors, else the same update written with ops. */
 #include "core/error.h"
 #include "lamina/ops.h"
+#include "ops/ops_impl.h"
 #include "optim/optim_impl.h"
 
 static bool fusable(const lam_tensor *const *ts, int n) {
@@ -31,21 +32,14 @@ static lam_status sgd_with_ops(const lam_sgd_options *s, lam_optim_param *p, lam
 
 lam_status lam_sgd_update_param(lam_optim *o, lam_optim_param *p, lam_tensor *grad, bool first) {
     const lam_sgd_options *s = &o->sgd;
-    lam_device *dev = lam_tensor_device(p->param);
     const lam_tensor *ts[3] = {p->param, grad, p->state[0]};
-    if (!dev->ops->sgd_step || !fusable(ts, 3)) return sgd_with_ops(s, p, grad, first);
-    if (lam_numel(p->param) == 0) return LAM_OK;
-    lam_sgd_args a = {
-        .param = lam_view_of(p->param),
-        .grad = lam_view_of(grad),
-        .n = lam_numel(p->param),
-        .lr = s->lr,
-        .momentum = s->momentum,
-        .dampening = s->dampening,
-        .weight_decay = s->weight_decay,
-        .nesterov = s->nesterov,
-        .first = first,
+    if (!fusable(ts, 3)) return sgd_with_ops(s, p, grad, first);
+    /* without momentum the buffer is never read: the parameter stands in for it */
+    lam_kernel_args a = {
+        .work = lam_numel(p->param),
+        .v = {lam_view_of(p->param), lam_view_of(grad), lam_view_of(p->state[0] ? p->state[0] : p->param)},
+        .i = {s->nesterov, first},
+        .f = {s->lr, s->momentum, s->dampening, s->weight_decay},
     };
-    if (p->state[0]) a.buf = lam_view_of(p->state[0]);
-    return dev->ops->sgd_step(dev, &a);
+    return lam_run_kernel("lam_sgd", lam_tensor_device(p->param), LAM_K_SGD, &a);
 }

@@ -1,6 +1,7 @@
 /* Creating tensors: empty, constant fills, host data, random numbers. */
 #include <string.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
 
@@ -12,6 +13,8 @@ static uint64_t fill_bits(lam_dtype dt, float value) {
     uint64_t bits = 0;
     if (dt == LAM_F32) {
         memcpy(&bits, &value, sizeof value);
+    } else if (dt == LAM_F16) {
+        bits = lam_f32_to_f16(value);
     } else if (dt == LAM_I32) {
         int32_t v = (int32_t)value;
         memcpy(&bits, &v, sizeof v);
@@ -84,8 +87,9 @@ static lam_tensor *random_tensor(bool normal, int ndim, const int64_t *shape, la
     lam_tensor *t = lam_tensor_alloc(LAM_F32, ndim, shape, dev);
     if (!t) return NULL;
     lam_device *d = t->storage->dev;
-    lam_view v = lam_view_of(t);
-    if (d->ops->rand(d, &v, rng_seed, rng_counter, normal) != LAM_OK) return NULL;
+    lam_kernel_args a = {.work = lam_numel(t), .v = {lam_view_of(t)},
+                         .i = {(int64_t)rng_seed, (int64_t)rng_counter, normal}};
+    if (d->ops->kernel(d, LAM_K_RAND, &a) != LAM_OK) return NULL;
     rng_counter += (uint64_t)lam_numel(t);
     return t;
 }

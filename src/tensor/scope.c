@@ -1,7 +1,11 @@
-/* Scopes: every new tensor handle is owned by the innermost scope until lam_keep. */
+/* Scopes: every new tensor handle is owned by the innermost scope until lam_keep.
+ *
+ * lam_scope_begin cannot fail its caller: when it cannot allocate, it counts a skipped
+ * scope on the innermost real one, the matching lam_scope_end uncounts it, and tensors
+ * made in between belong to the enclosing scope (they live a little longer; nothing that
+ * is in use is freed). */
 #include <stdlib.h>
 
-#include "autograd/autograd_impl.h"
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
 
@@ -9,6 +13,7 @@ typedef struct lam_scope {
     lam_tensor **items;   /* NULL where a tensor was kept out */
     size_t count, cap;
     size_t tape_mark;     /* tape length at begin: entries after it die with the scope */
+    int skipped;          /* begins that could not allocate, still open above this scope */
     struct lam_scope *outer;
 } lam_scope;
 
@@ -37,35 +42,41 @@ lam_tensor *lam_scope_adopt(lam_tensor *t) {
 
 size_t lam_scope_tape_mark(void) { return current ? current->tape_mark : 0; }
 
+void lam_scope_disown(lam_tensor *t) {
+    if (!t->scope) return;
+    t->scope->items[t->scope_slot] = NULL;
+    t->scope = NULL;
+}
+
 lam_tensor *lam_keep(lam_tensor *t) {
     if (!t) {
         lam_null_arg("lam_keep");
         return NULL;
     }
-    if (t->scope) {   /* hand over the scope's reference */
-        t->scope->items[t->scope_slot] = NULL;
-        t->scope = NULL;
-    } else {
-        lam_retain(t);
-    }
+    if (t->scope) lam_scope_disown(t);   /* hand over the scope's reference */
+    else lam_retain(t);
     return t;
 }
 
 void lam_scope_begin(void) {
     lam_scope *s = calloc(1, sizeof *s);
     if (!s) {
-        lam_set_error(LAM_ERR_OOM, "lam_scope_begin: out of host memory");
+        innermost()->skipped++;
         return;
     }
-    s->tape_mark = lam_tape_length();
+    s->tape_mark = lam_tensor_history_mark();
     s->outer = current;
     current = s;
 }
 
 lam_status lam_scope_end(void) {
-    lam_scope *s = current;
-    if (!s) return lam_set_error(LAM_ERR_STATE, "lam_scope_end: no scope was begun on this thread");
-    lam_tape_truncate(s->tape_mark);
+    lam_scope *s = innermost();
+    if (s->skipped) {
+        s->skipped--;
+        return LAM_OK;
+    }
+    if (!current) return lam_set_error(LAM_ERR_STATE, "lam_scope_end: no scope was begun on this thread");
+    lam_tensor_history_truncate(s->tape_mark);
     for (size_t i = s->count; i-- > 0;) {
         lam_tensor *t = s->items[i];
         if (!t) continue;

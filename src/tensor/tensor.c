@@ -1,29 +1,60 @@
 /* Tensor handles and their storage: allocation, views, reference counts, properties. */
 #include "tensor/tensor_impl.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "autograd/autograd_impl.h"
+#include "core/debug.h"
 #include "core/error.h"
 
 static atomic_llong live_tensors;
+static _Atomic(const lam_history_hooks *) history;
 
-static const char *const dtype_names[] = {"f32", "i32", "i64"};
-static const size_t dtype_sizes[] = {4, 4, 8};
-_Static_assert(sizeof dtype_names / sizeof *dtype_names == LAM_DTYPE_COUNT, "name every dtype");
-_Static_assert(sizeof dtype_sizes / sizeof *dtype_sizes == LAM_DTYPE_COUNT, "size every dtype");
+/* LAMINA_DEBUG keeps released handles with this count, to report a second release. */
+#define RELEASED (INT_MIN / 2)
 
-const char *lam_dtype_name(lam_dtype dt) { return (unsigned)dt < LAM_DTYPE_COUNT ? dtype_names[dt] : "?"; }
-size_t lam_dtype_size(lam_dtype dt) { return (unsigned)dt < LAM_DTYPE_COUNT ? dtype_sizes[dt] : 0; }
 int64_t lam_live_tensors(void) { return atomic_load(&live_tensors); }
+
+void lam_tensor_set_history_hooks(const lam_history_hooks *hooks) { atomic_store(&history, hooks); }
+
+size_t lam_tensor_history_mark(void) {
+    const lam_history_hooks *h = atomic_load(&history);
+    return h ? h->mark() : 0;
+}
+
+void lam_tensor_history_truncate(size_t mark) {
+    const lam_history_hooks *h = atomic_load(&history);
+    if (h) h->truncate(mark);
+}
 
 int64_t lam_shape_numel(int ndim, const int64_t *shape) {
     int64_t n = 1;
-    for (int i = 0; i < ndim; ++i) n *= shape[i];
+    for (int i = 0; i < ndim; ++i)
+        if (__builtin_mul_overflow(n, shape[i], &n)) return -1;
     return n;
+}
+
+bool lam_shape_valid(const char *op, int ndim, const int64_t *shape, lam_dtype dt) {
+    if (ndim < 0 || ndim > LAM_MAX_DIMS || (ndim > 0 && !shape)) {
+        lam_set_error(LAM_ERR_SHAPE, "%s: %d dimensions (at most %d)", op, ndim, LAM_MAX_DIMS);
+        return false;
+    }
+    for (int i = 0; i < ndim; ++i)
+        if (shape[i] < 0) {
+            lam_set_error(LAM_ERR_SHAPE, "%s: negative size %lld in dimension %d", op, (long long)shape[i], i);
+            return false;
+        }
+    int64_t n = lam_shape_numel(ndim, shape), bytes;
+    if (n < 0 || __builtin_mul_overflow(n, (int64_t)lam_dtype_size(dt), &bytes) || (uint64_t)bytes > SIZE_MAX) {
+        char s[200];
+        lam_set_error(LAM_ERR_SHAPE, "%s: shape %s is too large (its size overflows)", op,
+                      lam_format_shape(ndim, shape, s, sizeof s));
+        return false;
+    }
+    return true;
 }
 
 void lam_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
@@ -44,24 +75,10 @@ char *lam_format_shape(int ndim, const int64_t *shape, char *buf, size_t size) {
 
 lam_device *lam_resolve_device(lam_device *d) { return d ? d : lam_default_device(); }
 
-static bool valid_shape(const char *op, int ndim, const int64_t *shape) {
-    if (ndim < 0 || ndim > LAM_MAX_DIMS || (ndim > 0 && !shape)) {
-        lam_set_error(LAM_ERR_SHAPE, "%s: %d dimensions (at most %d)", op, ndim, LAM_MAX_DIMS);
-        return false;
-    }
-    for (int i = 0; i < ndim; ++i)
-        if (shape[i] < 0) {
-            lam_set_error(LAM_ERR_SHAPE, "%s: negative size %lld in dimension %d", op,
-                          (long long)shape[i], i);
-            return false;
-        }
-    return true;
-}
-
 static lam_tensor *handle_new(lam_dtype dt, int ndim, const int64_t *shape) {
     lam_tensor *t = calloc(1, sizeof *t);
     if (!t) LAM_FAIL_NULL(LAM_ERR_OOM, "lam_tensor: out of host memory");
-    t->refcount = 1;
+    atomic_init(&t->refcount, 1);
     t->dtype = dt;
     t->ndim = ndim;
     if (ndim) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
@@ -69,14 +86,20 @@ static lam_tensor *handle_new(lam_dtype dt, int ndim, const int64_t *shape) {
     return t;
 }
 
+static void storage_release(lam_storage *s) {
+    if (atomic_fetch_sub(&s->refcount, 1) != 1) return;
+    s->dev->ops->free(s->dev, s->buf);
+    free(s);
+}
+
 lam_tensor *lam_tensor_alloc(lam_dtype dt, int ndim, const int64_t *shape, lam_device *dev) {
-    if (!valid_shape("lam_empty", ndim, shape)) return NULL;
     if ((unsigned)dt >= LAM_DTYPE_COUNT) LAM_FAIL_NULL(LAM_ERR_ARG, "lam_empty: unknown dtype %d", (int)dt);
+    if (!lam_shape_valid("lam_empty", ndim, shape, dt)) return NULL;
     dev = lam_resolve_device(dev);
     if (!dev) return NULL;
     lam_storage *s = calloc(1, sizeof *s);
     if (!s) LAM_FAIL_NULL(LAM_ERR_OOM, "lam_empty: out of host memory");
-    s->refcount = 1;
+    atomic_init(&s->refcount, 1);
     s->dev = dev;
     s->bytes = (size_t)lam_shape_numel(ndim, shape) * lam_dtype_size(dt);
     s->buf = dev->ops->alloc(dev, s->bytes);
@@ -86,8 +109,7 @@ lam_tensor *lam_tensor_alloc(lam_dtype dt, int ndim, const int64_t *shape, lam_d
     }
     lam_tensor *t = handle_new(dt, ndim, shape);
     if (!t) {
-        dev->ops->free(dev, s->buf);
-        free(s);
+        storage_release(s);
         return NULL;
     }
     lam_contiguous_strides(ndim, shape, t->stride);
@@ -97,32 +119,58 @@ lam_tensor *lam_tensor_alloc(lam_dtype dt, int ndim, const int64_t *shape, lam_d
 
 lam_tensor *lam_tensor_view(lam_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
                             int64_t offset) {
+    if (!lam_shape_valid("view", ndim, shape, t->dtype)) return NULL;
     lam_tensor *v = handle_new(t->dtype, ndim, shape);
     if (!v) return NULL;
     if (ndim) memcpy(v->stride, stride, (size_t)ndim * sizeof *stride);
     v->offset = offset;
     v->storage = t->storage;
-    v->storage->refcount++;
+    atomic_fetch_add(&v->storage->refcount, 1);
     return lam_scope_adopt(v);
 }
 
-static void storage_release(lam_storage *s) {
-    if (--s->refcount > 0) return;
-    s->dev->ops->free(s->dev, s->buf);
-    free(s);
+void lam_tensor_adopt_storage(lam_tensor *t, lam_tensor *copy) {
+    lam_storage *old = t->storage;
+    t->storage = copy->storage;
+    atomic_fetch_add(&t->storage->refcount, 1);
+    memcpy(t->stride, copy->stride, sizeof t->stride);
+    t->offset = copy->offset;
+    t->dtype = copy->dtype;
+    storage_release(old);
+}
+
+/* A handle the debug mode kept after its release, or a release the scope still owns:
+ * both would free memory that is still in use. */
+static bool release_refused(lam_tensor *t) {
+    char s[96];
+    if (lam_debug_enabled() && atomic_load(&t->refcount) <= 0) {
+        lam_set_error(LAM_ERR_STATE, "lam_release: tensor %s %s was already released", lam_dtype_name(t->dtype),
+                      lam_shape_str(t, s, sizeof s));
+        return true;
+    }
+    if (t->scope && atomic_load(&t->refcount) == 1) {
+        lam_set_error(LAM_ERR_STATE, "lam_release: tensor %s %s belongs to its scope (lam_keep it to own it)",
+                      lam_dtype_name(t->dtype), lam_shape_str(t, s, sizeof s));
+        return true;
+    }
+    return false;
 }
 
 lam_tensor *lam_retain(lam_tensor *t) {
-    if (t) t->refcount++;
+    if (t) atomic_fetch_add(&t->refcount, 1);
     return t;
 }
 
 void lam_release(lam_tensor *t) {
-    if (!t || --t->refcount > 0) return;
-    lam_autograd_forget(t);
+    if (!t || release_refused(t) || atomic_fetch_sub(&t->refcount, 1) != 1) return;
+    const lam_history_hooks *h = atomic_load(&history);
+    if (t->grad_fn && h) h->forget(t);
+    lam_release(t->grad);
+    t->grad = NULL;
     storage_release(t->storage);
     atomic_fetch_sub(&live_tensors, 1);
-    free(t);
+    if (lam_debug_enabled()) atomic_store(&t->refcount, RELEASED);   /* kept, to catch a second release */
+    else free(t);
 }
 
 /* --- properties ---------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
 
@@ -81,9 +82,14 @@ double lam_item(const lam_tensor *t) {
                       lam_shape_str(t, s, sizeof s), (long long)lam_numel(t));
         return NAN;
     }
-    union { float f; int32_t i; int64_t l; } v;
+    union { float f; int32_t i; int64_t l; uint16_t h; } v;
     if (read_contiguous(t, &v) != LAM_OK) return NAN;
-    return t->dtype == LAM_F32 ? (double)v.f : t->dtype == LAM_I32 ? (double)v.i : (double)v.l;
+    switch (t->dtype) {
+    case LAM_F32: return (double)v.f;
+    case LAM_F16: return (double)lam_f16_to_f32(v.h);
+    case LAM_I32: return (double)v.i;
+    default: return (double)v.l;
+    }
 }
 
 /* Through the host: correct first (DESIGN §6). */
@@ -100,6 +106,21 @@ static lam_tensor *cross_device_copy(lam_tensor *t, lam_device *dev) {
 lam_tensor *lam_tensor_to_device(lam_tensor *t, lam_device *dev) {
     if (dev == t->storage->dev) return lam_tensor_view(t, t->ndim, t->shape, t->stride, t->offset);
     return cross_device_copy(t, dev);
+}
+
+lam_status lam_tensor_migrate(lam_tensor *t, lam_device *dev) {
+    lam_status st = LAM_OK;
+    lam_scope_begin();
+    lam_tensor *c = t->storage->dev == dev ? NULL : lam_tensor_to_device(t, dev);
+    lam_tensor *g = t->grad && t->grad->storage->dev != dev ? lam_tensor_to_device(t->grad, dev) : NULL;
+    if ((t->storage->dev != dev && !c) || (t->grad && t->grad->storage->dev != dev && !g)) {
+        st = lam_last_status();
+    } else {
+        if (c) lam_tensor_adopt_storage(t, c);
+        if (g) lam_tensor_adopt_storage(t->grad, g);
+    }
+    lam_scope_end();
+    return st;
 }
 
 static bool same_shape(const lam_tensor *a, const lam_tensor *b) {

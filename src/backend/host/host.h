@@ -3,28 +3,38 @@
 #define LAM_HOST_H
 
 #include "backend/view.h"
-
-/* Op codes as literals, so contiguous loops are compiled once per op with the switch in
- * lam_*_apply folded away (and vectorized). */
-#define LAM_FOR_EACH_UNARY(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
-#define LAM_FOR_EACH_BINARY(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
-_Static_assert(LAM_UNARY_COUNT == 9 && LAM_BINARY_COUNT == 17, "LAM_FOR_EACH_* must list every op");
+#include "core/dtype.h"
 
 /* Parallelize loops only when there is enough work to pay for the threads. */
 #define LAM_HOST_PAR_MIN 262144
 
+/* Element at of a float view (f32 or f16 storage), as float, and back. */
+static inline float lam_host_ld(const lam_view *v, int64_t at) {
+    return v->dtype == LAM_F16 ? lam_f16_to_f32(((const uint16_t *)v->buf)[at]) : ((const float *)v->buf)[at];
+}
+static inline void lam_host_st(const lam_view *v, int64_t at, float x) {
+    if (v->dtype == LAM_F16) ((uint16_t *)v->buf)[at] = lam_f32_to_f16(x);
+    else ((float *)v->buf)[at] = x;
+}
+
+/* f32 access to count elements of a contiguous float view from its offset: the view's own
+ * memory when it is f32, else a converted copy (lam_host_f32_done writes it back if asked
+ * and frees it). NULL + LAM_ERR_OOM when the copy cannot be made. */
+float *lam_host_f32_begin(const lam_view *v, int64_t count, bool load);
+void lam_host_f32_done(const lam_view *v, float *p, int64_t count, bool store);
+
 lam_status lam_host_fill(lam_device *d, const lam_view *dst, uint64_t bits);
 lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src);
-lam_status lam_host_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter, bool normal);
-lam_status lam_host_unary(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x);
-lam_status lam_host_binary(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
-                           const lam_view *b);
-lam_status lam_host_binary_scalar(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
-                                  float s);
+lam_status lam_host_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in);
 lam_status lam_host_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src,
                            int64_t outer, int64_t len, int64_t inner);
 lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const lam_view *src, int64_t rows,
                             int64_t cols);
 lam_status lam_host_gemm(lam_device *d, const lam_gemm_args *g);
+lam_status lam_host_kernel(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
+
+/* The direct kernels (backend/kernels.h), one function each: lam_host_k_<name>. */
+#define LAM_HOST_KERNEL_DECL(NAME, name, file, nv, ni, nf, group) lam_status lam_host_k_##name(const lam_kernel_args *a);
+LAM_KERNELS(LAM_HOST_KERNEL_DECL)
 
 #endif

@@ -1,39 +1,64 @@
-/* Host backend: fill, strided copy with dtype conversion, random numbers, elementwise maths.
- * The per-element maths is cl/common.h, the same text the OpenCL kernels compile. */
+/* Host backend: fill, strided copy with dtype conversion, and the elementwise ops of the op
+ * table (cl/op_table.h), the same maths the OpenCL kernels compile. f32 operands that are
+ * contiguous run loops generated per op from the table (the op folded in, vectorized);
+ * everything else (strides, f16, gradients of binary ops, ternary ops) one general loop. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/host/host.h"
+#include "core/error.h"
 
 lam_status lam_host_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
     (void)d;
     int64_t n = lam_view_numel(dst);
-    if (dst->dtype == LAM_I64) {
+    switch (lam_dtype_size(dst->dtype)) {
+    case 8: {
         int64_t *p = (int64_t *)dst->buf + dst->offset, v;
         memcpy(&v, &bits, sizeof v);
         for (int64_t i = 0; i < n; ++i) p[i] = v;
-    } else {
+        break;
+    }
+    case 4: {
         uint32_t *p = (uint32_t *)dst->buf + dst->offset, v = (uint32_t)bits;
         for (int64_t i = 0; i < n; ++i) p[i] = v;
+        break;
+    }
+    default: {
+        uint16_t *p = (uint16_t *)dst->buf + dst->offset, v = (uint16_t)bits;
+        for (int64_t i = 0; i < n; ++i) p[i] = v;
+        break;
+    }
     }
     return LAM_OK;
 }
 
-/* Element i of a view converted to double (exact for f32, i32 and |i64| < 2^53). */
+/* Element at of a view converted to double (exact for f32, f16, i32 and |i64| < 2^53). */
 static double load(const lam_view *v, int64_t at) {
     switch (v->dtype) {
-    case LAM_F32: return ((const float *)v->buf)[at];
     case LAM_I32: return ((const int32_t *)v->buf)[at];
-    default: return (double)((const int64_t *)v->buf)[at];
+    case LAM_I64: return (double)((const int64_t *)v->buf)[at];
+    default: return lam_host_ld(v, at);
     }
 }
 
+/* Floats to integers truncate toward zero, like a C cast. */
 static void store(const lam_view *v, int64_t at, double x) {
     switch (v->dtype) {
-    case LAM_F32: ((float *)v->buf)[at] = (float)x; break;
     case LAM_I32: ((int32_t *)v->buf)[at] = (int32_t)x; break;
-    default: ((int64_t *)v->buf)[at] = (int64_t)x; break;
+    case LAM_I64: ((int64_t *)v->buf)[at] = (int64_t)x; break;
+    default: lam_host_st(v, at, (float)x); break;
     }
 }
+
+/* Same-dtype strided copy of elements of width W bytes: bits, no conversion. */
+#define BIT_COPY(T)                                                                            \
+    do {                                                                                       \
+        T *o = dst->buf;                                                                       \
+        const T *s = src->buf;                                                                 \
+        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                                  \
+        for (int64_t i = 0; i < n; ++i)                                                        \
+            o[dst_contiguous ? dst->offset + i : lam_layout_index(Ld, i)] = s[lam_layout_index(Ls, i)]; \
+    } while (0)
 
 lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src) {
     (void)d;
@@ -46,99 +71,87 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
         return LAM_OK;
     }
     lam_layout Ls = lam_view_layout(src), Ld = lam_view_layout(dst);
-    if (dst->dtype == src->dtype && es == 4) {   /* f32/i32 bit copies: no conversion */
-        uint32_t *o = dst->buf;
-        const uint32_t *s = src->buf;
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-        for (int64_t i = 0; i < n; ++i) o[dst_contiguous ? dst->offset + i : lam_layout_index(Ld, i)] = s[lam_layout_index(Ls, i)];
+    if (dst->dtype == src->dtype) {
+        if (es == 8) BIT_COPY(uint64_t);
+        else if (es == 4) BIT_COPY(uint32_t);
+        else BIT_COPY(uint16_t);
         return LAM_OK;
     }
+    for (int64_t i = 0; i < n; ++i)
+        store(dst, dst_contiguous ? dst->offset + i : lam_layout_index(Ld, i), load(src, lam_layout_index(Ls, i)));
+    return LAM_OK;
+}
+
+#define PAR_LOOP(...)                                                                          \
+    _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)") for (int64_t i = 0; i < n; ++i) {    \
+        __VA_ARGS__;                                                                           \
+    }
+
+/* Contiguous f32: unary ops and their gradients, binary ops with a tensor or a scalar.
+ * False when op has no specialized loop. */
+static bool fast_loop(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n) {
+    switch (op) {
+#define FAST_UNARY(NAME, name, saves, f, df)                                                   \
+    case LAM_EW_##NAME: PAR_LOOP(const float x = A[i]; o[i] = (f)) return true;                \
+    case LAM_EW_##NAME##_GRAD:                                                                 \
+        if (b_scalar) return false;                                                            \
+        PAR_LOOP(const float s = A[i], g = B[i]; (void)s; o[i] = (df)) return true;
+#define FAST_BINARY(NAME, name, kind, f, da, db)                                               \
+    case LAM_EW_##NAME:                                                                        \
+        if (b_scalar) {                                                                        \
+            const float b = sb;                                                                \
+            PAR_LOOP(const float a = A[i]; o[i] = (f))                                         \
+        } else {                                                                               \
+            PAR_LOOP(const float a = A[i], b = B[i]; o[i] = (f))                               \
+        }                                                                                      \
+        return true;
+        LAM_UNARY_OPS(FAST_UNARY)
+        LAM_BINARY_OPS(FAST_BINARY)
+#undef FAST_UNARY
+#undef FAST_BINARY
+    default: return false;
+    }
+}
+
+static bool contiguous_f32(const lam_operand *x) {
+    return x->scalar || (x->view.dtype == LAM_F32 && lam_view_contiguous(&x->view));
+}
+
+lam_status lam_host_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in) {
+    (void)d;
+    int64_t n = lam_view_numel(dst);
+    if (dst->dtype == LAM_F32 && !in[0].scalar && contiguous_f32(&in[0]) && contiguous_f32(&in[1])) {
+        const float *A = (const float *)in[0].view.buf + in[0].view.offset;
+        const float *B = in[1].scalar ? NULL : (const float *)in[1].view.buf + in[1].view.offset;
+        if (fast_loop(op, (float *)dst->buf + dst->offset, A, B, in[1].value, in[1].scalar, n)) return LAM_OK;
+    }
+    lam_layout L[LAM_EW_INPUTS];
+    bool contig[LAM_EW_INPUTS];
+    for (int k = 0; k < LAM_EW_INPUTS; ++k) {
+        contig[k] = in[k].scalar || lam_view_contiguous(&in[k].view);
+        if (!in[k].scalar) L[k] = lam_view_layout(&in[k].view);
+    }
+#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i) {
-        int64_t to = dst_contiguous ? dst->offset + i : lam_layout_index(Ld, i), from = lam_layout_index(Ls, i);
-        if (dst->dtype == LAM_I64 && src->dtype == LAM_I64)   /* exact beyond 2^53 */
-            ((int64_t *)dst->buf)[to] = ((const int64_t *)src->buf)[from];
-        else
-            store(dst, to, load(src, from));
+        float v[LAM_EW_INPUTS];
+        for (int k = 0; k < LAM_EW_INPUTS; ++k)
+            v[k] = in[k].scalar ? in[k].value
+                                : lam_host_ld(&in[k].view, contig[k] ? in[k].view.offset + i : lam_layout_index(L[k], i));
+        lam_host_st(dst, dst->offset + i, lam_ew_apply(op, v[0], v[1], v[2]));
     }
     return LAM_OK;
 }
 
-lam_status lam_host_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter, bool normal) {
-    (void)d;
-    int64_t n = lam_view_numel(dst);
-    float *o = (float *)dst->buf + dst->offset;
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN / 8)
-    for (int64_t i = 0; i < n; ++i)
-        o[i] = normal ? lam_rand_normal_at(seed, counter + (uint64_t)i) : lam_rand_uniform_at(seed, counter + (uint64_t)i);
-    return LAM_OK;
+float *lam_host_f32_begin(const lam_view *v, int64_t count, bool load) {
+    if (v->dtype == LAM_F32) return (float *)v->buf + v->offset;
+    float *p = malloc((size_t)(count > 0 ? count : 1) * sizeof *p);
+    if (!p) LAM_FAIL_NULL(LAM_ERR_OOM, "cpu: out of memory converting %lld f16 elements", (long long)count);
+    for (int64_t i = 0; load && i < count; ++i) p[i] = lam_host_ld(v, v->offset + i);
+    return p;
 }
 
-lam_status lam_host_unary(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x) {
-    (void)d;
-    int64_t n = lam_view_numel(dst);
-    float *o = (float *)dst->buf + dst->offset;
-    const float *xs = x->buf;
-    if (lam_view_contiguous(x)) {
-        xs += x->offset;
-#define UNARY_LOOP(OP)                                                                  \
-    case OP:                                                                            \
-        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                           \
-        for (int64_t i = 0; i < n; ++i) o[i] = lam_unary_apply(OP, xs[i]);              \
-        break;
-        switch ((int)op) { LAM_FOR_EACH_UNARY(UNARY_LOOP) default: break; }
-#undef UNARY_LOOP
-        return LAM_OK;
-    }
-    lam_layout L = lam_view_layout(x);
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-    for (int64_t i = 0; i < n; ++i) o[i] = lam_unary_apply((int)op, xs[lam_layout_index(L, i)]);
-    return LAM_OK;
-}
-
-lam_status lam_host_binary(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
-                           const lam_view *b) {
-    (void)d;
-    int64_t n = lam_view_numel(dst);
-    float *o = (float *)dst->buf + dst->offset;
-    const float *as = a->buf, *bs = b->buf;
-    if (lam_view_contiguous(a) && lam_view_contiguous(b)) {
-        as += a->offset;
-        bs += b->offset;
-#define BINARY_LOOP(OP)                                                                 \
-    case OP:                                                                            \
-        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                           \
-        for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply(OP, as[i], bs[i]);      \
-        break;
-        switch ((int)op) { LAM_FOR_EACH_BINARY(BINARY_LOOP) default: break; }
-#undef BINARY_LOOP
-        return LAM_OK;
-    }
-    lam_layout La = lam_view_layout(a), Lb = lam_view_layout(b);
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-    for (int64_t i = 0; i < n; ++i)
-        o[i] = lam_binary_apply((int)op, as[lam_layout_index(La, i)], bs[lam_layout_index(Lb, i)]);
-    return LAM_OK;
-}
-
-lam_status lam_host_binary_scalar(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
-                                  float s) {
-    (void)d;
-    int64_t n = lam_view_numel(dst);
-    float *o = (float *)dst->buf + dst->offset;
-    const float *as = a->buf;
-    if (lam_view_contiguous(a)) {
-        as += a->offset;
-#define SCALAR_LOOP(OP)                                                                 \
-    case OP:                                                                            \
-        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                           \
-        for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply(OP, as[i], s);          \
-        break;
-        switch ((int)op) { LAM_FOR_EACH_BINARY(SCALAR_LOOP) default: break; }
-#undef SCALAR_LOOP
-        return LAM_OK;
-    }
-    lam_layout La = lam_view_layout(a);
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-    for (int64_t i = 0; i < n; ++i) o[i] = lam_binary_apply((int)op, as[lam_layout_index(La, i)], s);
-    return LAM_OK;
+void lam_host_f32_done(const lam_view *v, float *p, int64_t count, bool store_back) {
+    if (v->dtype == LAM_F32 || !p) return;
+    for (int64_t i = 0; store_back && i < count; ++i) lam_host_st(v, v->offset + i, p[i]);
+    free(p);
 }

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "backend/host/host.h"
-#include "backend/host/host_optim.h"
 #include "core/error.h"
 
 /* Each block carries its size class in a 64-byte header. Freed blocks are cached by size
@@ -135,15 +134,11 @@ static const lam_backend_ops host_ops = {
     .query = host_query,
     .fill = lam_host_fill,
     .copy = lam_host_copy,
-    .unary = lam_host_unary,
-    .binary = lam_host_binary,
-    .binary_scalar = lam_host_binary_scalar,
+    .elementwise = lam_host_elementwise,
     .reduce = lam_host_reduce,
     .softmax = lam_host_softmax,
     .gemm = lam_host_gemm,
-    .rand = lam_host_rand,
-    .sgd_step = lam_host_sgd_step,
-    .adam_step = lam_host_adam_step,
+    .kernel = lam_host_kernel,
 };
 
 static lam_device host_device = {.ops = &host_ops, .type = LAM_DEVICE_HOST, .spec = "cpu", .name = "cpu"};

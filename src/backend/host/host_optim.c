@@ -1,16 +1,17 @@
-/* Host backend: fused optimizer steps, one pass over the parameter, gradient and state.
- * The per-element maths is cl/common.h, the same text optim.cl compiles. */
-#include "backend/host/host_optim.h"
+/* Host backend: the direct kernels of the optimizers, one pass over the parameter, its
+ * gradient and its state, with the maths of cl/common.h that optim.cl compiles too. */
+#include "backend/host/host.h"
+#include "core/error.h"
 
 #define AT(view) ((float *)(view).buf + (view).offset)
 
-lam_status lam_host_sgd_step(lam_device *d, const lam_sgd_args *a) {
-    (void)d;
-    float *p = AT(a->param), *b = a->momentum != 0.0f ? AT(a->buf) : NULL;
-    const float *g = AT(a->grad);
-    const int64_t n = a->n;
-    const float lr = a->lr, mom = a->momentum, damp = a->dampening, wd = a->weight_decay;
-    const int nesterov = a->nesterov, first = a->first;
+/* views p, g, buf; ints nesterov, first; floats lr, momentum, dampening, weight_decay */
+lam_status lam_host_k_sgd(const lam_kernel_args *a) {
+    float *p = AT(a->v[0]), *b = a->f[1] != 0.0f ? AT(a->v[2]) : NULL;
+    const float *g = AT(a->v[1]);
+    const int64_t n = a->work;
+    const float lr = a->f[0], mom = a->f[1], damp = a->f[2], wd = a->f[3];
+    const int nesterov = (int)a->i[0], first = (int)a->i[1];
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i) {
         float bi = b ? b[i] : 0.0f;
@@ -20,14 +21,15 @@ lam_status lam_host_sgd_step(lam_device *d, const lam_sgd_args *a) {
     return LAM_OK;
 }
 
-lam_status lam_host_adam_step(lam_device *d, const lam_adam_args *a) {
-    (void)d;
-    float *p = AT(a->param), *m = AT(a->m), *v = AT(a->v);
-    const float *g = AT(a->grad);
-    const int64_t n = a->n;
+/* views p, g, m, v; int decoupled; floats lr, beta1, beta2, eps, weight_decay, bias1, bias2 */
+lam_status lam_host_k_adam(const lam_kernel_args *a) {
+    float *p = AT(a->v[0]), *m = AT(a->v[2]), *v = AT(a->v[3]);
+    const float *g = AT(a->v[1]);
+    const int64_t n = a->work;
+    const float *f = a->f;
+    const int decoupled = (int)a->i[0];
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i)
-        lam_adam_update(&p[i], g[i], &m[i], &v[i], a->lr, a->beta1, a->beta2, a->eps, a->weight_decay,
-                        a->bias1, a->bias2, a->decoupled);
+        lam_adam_update(&p[i], g[i], &m[i], &v[i], f[0], f[1], f[2], f[3], f[4], f[5], f[6], decoupled);
     return LAM_OK;
 }

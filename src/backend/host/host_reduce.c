@@ -1,5 +1,5 @@
-/* Host backend: reductions over (outer, len, inner), softmax rows, GEMM through CBLAS. */
-#include <cblas.h>
+/* Host backend: reductions over (outer, len, inner) and softmax rows. f16 views are read
+ * through an f32 copy (lam_host_f32_begin); sums accumulate in double. */
 #include <math.h>
 #include <omp.h>
 
@@ -12,12 +12,13 @@ typedef struct {
 } partial;
 
 static bool is_sum(lam_reduce_op op) { return op == LAM_REDUCE_SUM || op == LAM_REDUCE_MEAN; }
+static bool is_min(lam_reduce_op op) { return op == LAM_REDUCE_MIN || op == LAM_REDUCE_ARGMIN; }
 
 /* Does candidate c replace the current extreme v? NaN wins; ties keep the first index. */
 static bool beats(lam_reduce_op op, double c, double v) {
     if (isnan(v)) return false;
     if (isnan(c)) return true;
-    return op == LAM_REDUCE_MIN ? c < v : c > v;
+    return is_min(op) ? c < v : c > v;
 }
 
 static partial reduce_range(lam_reduce_op op, const float *x, int64_t stride, int64_t begin, int64_t end) {
@@ -35,13 +36,13 @@ static partial combine(lam_reduce_op op, partial a, partial b) {
     return beats(op, b.v, a.v) ? b : a;
 }
 
-static void store(lam_reduce_op op, const lam_view *dst, int64_t j, partial p, int64_t len) {
-    if (op == LAM_REDUCE_ARGMAX) ((int64_t *)dst->buf)[dst->offset + j] = p.idx;
-    else ((float *)dst->buf)[dst->offset + j] = (float)(op == LAM_REDUCE_MEAN ? p.v / (double)len : p.v);
+static void store(lam_reduce_op op, const lam_view *dst, float *out, int64_t j, partial p, int64_t len) {
+    if (op == LAM_REDUCE_ARGMAX || op == LAM_REDUCE_ARGMIN) ((int64_t *)dst->buf)[dst->offset + j] = p.idx;
+    else out[j] = (float)(op == LAM_REDUCE_MEAN ? p.v / (double)len : p.v);
 }
 
 /* One output over a long row (len > threads): threads take contiguous chunks, combined in order. */
-static void reduce_one_parallel(lam_reduce_op op, const lam_view *dst, const float *x, int64_t len) {
+static void reduce_one_parallel(lam_reduce_op op, const lam_view *dst, float *out, const float *x, int64_t len) {
     enum { MAX_THREADS = 256 };
     partial parts[MAX_THREADS];
     int used = 1;
@@ -54,33 +55,45 @@ static void reduce_one_parallel(lam_reduce_op op, const lam_view *dst, const flo
     }
     partial p = parts[0];
     for (int t = 1; t < used; ++t) p = combine(op, p, parts[t]);
-    store(op, dst, 0, p, len);
+    store(op, dst, out, 0, p, len);
 }
 
 lam_status lam_host_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src,
                            int64_t outer, int64_t len, int64_t inner) {
     (void)d;
-    const float *x = (const float *)src->buf + src->offset;
     int64_t outputs = outer * inner;
+    bool index = op == LAM_REDUCE_ARGMAX || op == LAM_REDUCE_ARGMIN;
+    float *x = lam_host_f32_begin(src, outer * len * inner, true);
+    float *out = !x || index ? NULL : lam_host_f32_begin(dst, outputs, false);
+    if (!x || (!index && !out)) {
+        lam_host_f32_done(src, x, 0, false);
+        return LAM_ERR_OOM;
+    }
     if (outputs == 1 && len > LAM_HOST_PAR_MIN) {
-        reduce_one_parallel(op, dst, x, len);
-        return LAM_OK;
-    }
+        reduce_one_parallel(op, dst, out, x, len);
+    } else {
 #pragma omp parallel for if (outputs * len > LAM_HOST_PAR_MIN)
-    for (int64_t j = 0; j < outputs; ++j) {
-        int64_t o = j / inner, i = j % inner;
-        partial p = len ? reduce_range(op, x + o * len * inner + i, inner, 0, len)
-                        : (partial){is_sum(op) ? 0.0 : NAN, 0};
-        store(op, dst, j, p, len);
+        for (int64_t j = 0; j < outputs; ++j) {
+            int64_t o = j / inner, i = j % inner;
+            partial p = len ? reduce_range(op, x + o * len * inner + i, inner, 0, len)
+                            : (partial){is_sum(op) ? 0.0 : NAN, 0};
+            store(op, dst, out, j, p, len);
+        }
     }
+    lam_host_f32_done(src, x, 0, false);
+    if (!index) lam_host_f32_done(dst, out, outputs, true);
     return LAM_OK;
 }
 
 lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const lam_view *src, int64_t rows,
                             int64_t cols) {
     (void)d;
-    const float *x = (const float *)src->buf + src->offset;
-    float *y = (float *)dst->buf + dst->offset;
+    float *x = lam_host_f32_begin(src, rows * cols, true);
+    float *y = x ? lam_host_f32_begin(dst, rows * cols, false) : NULL;
+    if (!y) {
+        lam_host_f32_done(src, x, 0, false);
+        return LAM_ERR_OOM;
+    }
 #pragma omp parallel for if (rows * cols > LAM_HOST_PAR_MIN)
     for (int64_t r = 0; r < rows; ++r) {
         const float *xr = x + r * cols;
@@ -96,19 +109,7 @@ lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const 
             for (int64_t c = 0; c < cols; ++c) yr[c] = expf(xr[c] - m) / s;
         }
     }
-    return LAM_OK;
-}
-
-lam_status lam_host_gemm(lam_device *d, const lam_gemm_args *g) {
-    (void)d;
-    if (g->m == 0 || g->n == 0) return LAM_OK;
-    for (int64_t b = 0; b < g->batch; ++b) {
-        const float *a = (const float *)g->a + g->a_off + b * g->a_stride;
-        const float *bm = (const float *)g->b + g->b_off + b * g->b_stride;
-        float *c = (float *)g->c + g->c_off + b * g->c_stride;
-        cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
-                    (int)g->m, (int)g->n, (int)g->k, g->alpha, a, (int)g->lda, bm, (int)g->ldb, g->beta, c,
-                    (int)g->ldc);
-    }
+    lam_host_f32_done(src, x, 0, false);
+    lam_host_f32_done(dst, y, rows * cols, true);
     return LAM_OK;
 }

@@ -12,12 +12,6 @@
 
 #include "backend/view.h"
 
-/* Programs: one per kernel file in cl/, built lazily per device. */
-typedef enum {
-    LAM_CL_FILL_COPY, LAM_CL_ELEMENTWISE, LAM_CL_REDUCE, LAM_CL_SOFTMAX, LAM_CL_RAND, LAM_CL_OPTIM,
-    LAM_CL_PROGRAM_COUNT
-} lam_cl_program_id;
-
 /* Work-group size of the tree kernels (reduce.cl, softmax.cl size their local arrays so). */
 #define LAM_CL_TREE_WG 256
 
@@ -26,8 +20,17 @@ typedef struct lam_cl_cached {     /* a freed buffer kept for reuse */
     struct lam_cl_cached *next;
 } lam_cl_cached;
 
+/* A built program (one per kernel file and storage dtype) and the kernels made from it. */
+typedef struct lam_cl_program_entry {
+    char file[32];
+    int dtype;
+    cl_program program;
+    struct lam_cl_program_entry *next;
+} lam_cl_program_entry;
+
 typedef struct lam_cl_kernel_entry {
     char name[64];
+    int dtype;
     cl_kernel kernel;
     struct lam_cl_kernel_entry *next;
 } lam_cl_kernel_entry;
@@ -55,8 +58,9 @@ typedef struct {
     lam_pool_stats stats;
 
     pthread_mutex_t prog_lock;     /* programs and kernels */
-    cl_program programs[LAM_CL_PROGRAM_COUNT];
+    lam_cl_program_entry *programs;
     lam_cl_kernel_entry *kernels;
+    bool fp16;                     /* cl_khr_fp16: half arithmetic (CLBlast Hgemm) */
 
     pthread_mutex_t launch_lock;   /* kernel objects: set arguments + enqueue atomically */
 } lam_cl_ctx;
@@ -73,8 +77,9 @@ void lam_cl_free(lam_device *d, void *buf);
 lam_status lam_cl_pool_stats(lam_device *d, lam_pool_stats *out);
 lam_status lam_cl_empty_cache(lam_device *d);
 
-/* cl_program.c: the cached kernel `name` of program `prog`, built on first use. */
-cl_kernel lam_cl_kernel(lam_cl_ctx *c, lam_cl_program_id prog, const char *name);
+/* cl_program.c: the cached kernel `name` of cl/<file> built for storage dtype `dtype`
+ * (-DLAM_DTYPE=<code>; the program is built on first use). */
+cl_kernel lam_cl_kernel(lam_cl_ctx *c, const char *file, const char *name, int dtype);
 
 /* cl_launch.c: kernel arguments as a table of values, set in order. Scalars are held by
  * value in the entry; ref points at larger arguments (a lam_layout passed by value). */
@@ -100,33 +105,27 @@ typedef struct {
 /* cl_launch.c: waits for the queue on synchronous devices; CL_SUCCESS elsewhere. */
 cl_int lam_cl_settle(lam_cl_ctx *c);
 
-/* Runs `name` over `global` work-items (rounded up to a multiple of `local`; local 0 lets
- * the runtime choose). The kernels check their own bounds. */
-lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+/* Runs kernel `name` of cl/<file> (built for dtype) over `global` work-items (rounded up to
+ * a multiple of `local`; local 0 lets the runtime choose). The kernels check their own
+ * bounds. */
+lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
                          size_t local, const lam_cl_arg *args, size_t nargs);
-#define LAM_CL_LAUNCH(c, prog, name, global, local, ...)                                        \
-    lam_cl_launch_args((c), (prog), (name), (global), (local), (const lam_cl_arg[]){__VA_ARGS__, {0}})
+#define LAM_CL_LAUNCH(c, file, name, dtype, global, local, ...)                                   \
+    lam_cl_launch_args((c), (file), (name), (dtype), (global), (local), (const lam_cl_arg[]){__VA_ARGS__, {0}})
 /* The same, for a table ended by an entry of size 0. */
-lam_status lam_cl_launch_args(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+lam_status lam_cl_launch_args(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
                               size_t local, const lam_cl_arg *args);
 
-
-/* cl_ops.c, cl_reduce.c, cl_gemm.c */
+/* cl_ops.c, cl_reduce.c, cl_gemm.c, cl_kernels.c: the vtable entries */
 lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits);
 lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src);
-lam_status lam_cl_unary(lam_device *d, lam_unary_op op, const lam_view *dst, const lam_view *x);
-lam_status lam_cl_binary(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
-                         const lam_view *b);
-lam_status lam_cl_binary_scalar(lam_device *d, lam_binary_op op, const lam_view *dst, const lam_view *a,
-                                float s);
-lam_status lam_cl_rand(lam_device *d, const lam_view *dst, uint64_t seed, uint64_t counter, bool normal);
-lam_status lam_cl_sgd_step(lam_device *d, const lam_sgd_args *a);
-lam_status lam_cl_adam_step(lam_device *d, const lam_adam_args *a);
+lam_status lam_cl_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in);
 lam_status lam_cl_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src,
                          int64_t outer, int64_t len, int64_t inner);
 lam_status lam_cl_softmax(lam_device *d, bool log, const lam_view *dst, const lam_view *src, int64_t rows,
                           int64_t cols);
 lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g);
+lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
 /* cl_gemm.c: CLBlast's GEMM parameters for CPU devices, which its database lacks. */
 void lam_cl_gemm_tune_cpu(lam_cl_ctx *c);
 

@@ -54,21 +54,32 @@ static const lam_backend_ops cl_ops = {
     .query = cl_query,
     .fill = lam_cl_fill,
     .copy = lam_cl_copy,
-    .unary = lam_cl_unary,
-    .binary = lam_cl_binary,
-    .binary_scalar = lam_cl_binary_scalar,
+    .elementwise = lam_cl_elementwise,
     .reduce = lam_cl_reduce,
     .softmax = lam_cl_softmax,
     .gemm = lam_cl_gemm,
-    .rand = lam_cl_rand,
-    .sgd_step = lam_cl_sgd_step,
-    .adam_step = lam_cl_adam_step,
+    .kernel = lam_cl_kernel_run,
 };
 
 static void device_string(cl_device_id dev, cl_device_info what, char *out, size_t cap) {
     out[0] = '\0';
     if (clGetDeviceInfo(dev, what, cap, out, NULL) != CL_SUCCESS) out[0] = '\0';
     out[cap - 1] = '\0';
+}
+
+static bool has_extension(cl_device_id dev, const char *name) {
+    size_t size = 0;
+    if (clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || !size) return false;
+    char *ext = malloc(size + 1);
+    bool found = false;
+    if (ext && clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, size, ext, NULL) == CL_SUCCESS) {
+        ext[size] = '\0';
+        size_t len = strlen(name);
+        for (const char *p = strstr(ext, name); p && !found; p = strstr(p + 1, name))
+            found = (p == ext || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0');
+    }
+    free(ext);
+    return found;
 }
 
 /* One device's context and queue; NULL (quietly) when the runtime refuses. */
@@ -110,6 +121,7 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsign
     const char *force = getenv("LAMINA_CL_TREE");     /* debugging: 1 forces tree kernels, 0 chunks */
     if (force && (force[0] == '0' || force[0] == '1')) c->tree = force[0] == '1' && c->max_wg >= LAM_CL_TREE_WG;
     c->synchronous = c->type == LAM_DEVICE_CPU;
+    c->fp16 = has_extension(dev, "cl_khr_fp16");
     if (c->type == LAM_DEVICE_CPU) lam_cl_gemm_tune_cpu(c);
     pthread_mutex_init(&c->pool_lock, NULL);
     pthread_mutex_init(&c->prog_lock, NULL);

@@ -1,7 +1,9 @@
-/* GEMM through CLBlast: row-major; one Sgemm per call, or SgemmStridedBatched for batches. */
+/* GEMM through CLBlast: row-major; one Sgemm per call, or SgemmStridedBatched for batches.
+ * f16 runs Hgemm where the device has cl_khr_fp16, else f32 GEMM on widened copies. */
 #include <clblast_c.h>
 
 #include "backend/opencl/cl_backend.h"
+#include "core/dtype.h"
 #include "core/error.h"
 
 /* Measured with POCL 3.1 on a 2-core AVX-512 EPYC (bench_core): 3-5x CLBlast's defaults.
@@ -19,26 +21,39 @@ void lam_cl_gemm_tune_cpu(lam_cl_ctx *c) {
     CLBlastOverrideParameters(c->device, "GemmRoutine", CLBlastPrecisionSingle, 1, routine, threshold);
 }
 
-lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
-    lam_cl_ctx *c = lam_cl(d);
-    if (g->m == 0 || g->n == 0 || g->batch == 0) return LAM_OK;
+/* One CLBlast call for g (its buffers f32, or half with cl_khr_fp16); routine names the call. */
+static CLBlastStatusCode clblast_gemm(lam_cl_ctx *c, const lam_gemm_args *g, const char **routine) {
     CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
-    CLBlastStatusCode st;
-    const char *routine;
-    if (g->batch == 1) {
-        routine = "CLBlastSgemm";
-        st = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k, g->alpha,
-                          (cl_mem)g->a, (size_t)g->a_off, (size_t)g->lda, (cl_mem)g->b, (size_t)g->b_off,
-                          (size_t)g->ldb, g->beta, (cl_mem)g->c, (size_t)g->c_off, (size_t)g->ldc, &c->queue, NULL);
-    } else {
-        routine = "CLBlastSgemmStridedBatched";
-        st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k,
-                                        g->alpha, (cl_mem)g->a, (size_t)g->a_off, (size_t)g->lda,
-                                        (size_t)g->a_stride, (cl_mem)g->b, (size_t)g->b_off, (size_t)g->ldb,
-                                        (size_t)g->b_stride, g->beta, (cl_mem)g->c, (size_t)g->c_off,
-                                        (size_t)g->ldc, (size_t)g->c_stride, (size_t)g->batch, &c->queue, NULL);
+    size_t m = (size_t)g->m, n = (size_t)g->n, k = (size_t)g->k;
+    cl_mem a = (cl_mem)g->a, b = (cl_mem)g->b, cm = (cl_mem)g->c;
+    if (g->dtype == LAM_F16) {
+        cl_half alpha = lam_f32_to_f16(g->alpha), beta = lam_f32_to_f16(g->beta);
+        *routine = g->batch == 1 ? "CLBlastHgemm" : "CLBlastHgemmStridedBatched";
+        if (g->batch == 1)
+            return CLBlastHgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a, (size_t)g->a_off, (size_t)g->lda, b,
+                                (size_t)g->b_off, (size_t)g->ldb, beta, cm, (size_t)g->c_off, (size_t)g->ldc, &c->queue,
+                                NULL);
+        return CLBlastHgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a, (size_t)g->a_off,
+                                          (size_t)g->lda, (size_t)g->a_stride, b, (size_t)g->b_off, (size_t)g->ldb,
+                                          (size_t)g->b_stride, beta, cm, (size_t)g->c_off, (size_t)g->ldc,
+                                          (size_t)g->c_stride, (size_t)g->batch, &c->queue, NULL);
     }
+    *routine = g->batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched";
+    if (g->batch == 1)
+        return CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, g->alpha, a, (size_t)g->a_off, (size_t)g->lda, b,
+                            (size_t)g->b_off, (size_t)g->ldb, g->beta, cm, (size_t)g->c_off, (size_t)g->ldc, &c->queue,
+                            NULL);
+    return CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, m, n, k, g->alpha, a, (size_t)g->a_off,
+                                      (size_t)g->lda, (size_t)g->a_stride, b, (size_t)g->b_off, (size_t)g->ldb,
+                                      (size_t)g->b_stride, g->beta, cm, (size_t)g->c_off, (size_t)g->ldc,
+                                      (size_t)g->c_stride, (size_t)g->batch, &c->queue, NULL);
+}
+
+static lam_status run(lam_device *d, const lam_gemm_args *g) {
+    lam_cl_ctx *c = lam_cl(d);
+    const char *routine = "CLBlastSgemm";
+    CLBlastStatusCode st = clblast_gemm(c, g, &routine);
     cl_int err = st == CLBlastSuccess ? lam_cl_settle(c) : CL_SUCCESS;
     if (err != CL_SUCCESS) return lam_cl_fail(routine, err);
     if (st != CLBlastSuccess)
@@ -46,4 +61,47 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
                              (long long)g->m, (long long)g->n, (long long)g->k, (long long)g->batch, d->spec,
                              (int)st);
     return LAM_OK;
+}
+
+/* Elements from the first to one past the last that a batched matrix operand touches. */
+static int64_t span(int64_t batch, int64_t batch_stride, int64_t rows, int64_t cols, int64_t ld) {
+    return (batch - 1) * batch_stride + (rows - 1) * ld + cols;
+}
+
+/* count elements from buffer `from` at offset off (dtype ft) into `to` at offset 0 (dtype tt). */
+static lam_status convert(lam_device *d, void *to, int tt, int64_t to_off, void *from, int ft, int64_t off, int64_t count) {
+    lam_view dst = {.buf = to, .offset = to_off, .ndim = 1, .shape = {count}, .stride = {1}, .dtype = (lam_dtype)tt};
+    lam_view src = {.buf = from, .offset = off, .ndim = 1, .shape = {count}, .stride = {1}, .dtype = (lam_dtype)ft};
+    return lam_cl_copy(d, &dst, &src);
+}
+
+/* f16 without cl_khr_fp16: widen the spans GEMM reads to f32, multiply, round C back. */
+static lam_status gemm_widened(lam_device *d, const lam_gemm_args *g) {
+    int64_t na = span(g->batch, g->a_stride, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda);
+    int64_t nb = span(g->batch, g->b_stride, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb);
+    int64_t nc = span(g->batch, g->c_stride, g->m, g->n, g->ldc);
+    lam_gemm_args w = *g;
+    w.dtype = LAM_F32;
+    w.a_off = w.b_off = w.c_off = 0;
+    w.a = lam_cl_alloc(d, (size_t)na * sizeof(float));
+    w.b = w.a ? lam_cl_alloc(d, (size_t)nb * sizeof(float)) : NULL;
+    w.c = w.b ? lam_cl_alloc(d, (size_t)nc * sizeof(float)) : NULL;
+    lam_status st = w.c ? LAM_OK : lam_last_status();
+    if (st == LAM_OK) st = convert(d, w.a, LAM_F32, 0, g->a, LAM_F16, g->a_off, na);
+    if (st == LAM_OK) st = convert(d, w.b, LAM_F32, 0, g->b, LAM_F16, g->b_off, nb);
+    bool dense_c = g->ldc == g->n && (g->batch == 1 || g->c_stride == g->m * g->n);   /* else keep the gaps */
+    if (st == LAM_OK && (g->beta != 0.0f || !dense_c)) st = convert(d, w.c, LAM_F32, 0, g->c, LAM_F16, g->c_off, nc);
+    if (st == LAM_OK) st = run(d, &w);
+    if (st == LAM_OK) st = convert(d, g->c, LAM_F16, g->c_off, w.c, LAM_F32, 0, nc);
+    /* back to the pool: later commands on the in-order queue run after these */
+    lam_cl_free(d, w.c);
+    lam_cl_free(d, w.b);
+    lam_cl_free(d, w.a);
+    return st;
+}
+
+lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g) {
+    if (g->m == 0 || g->n == 0 || g->batch == 0) return LAM_OK;
+    if (g->dtype == LAM_F16 && !lam_cl(d)->fp16) return gemm_widened(d, g);
+    return run(d, g);
 }

@@ -6,10 +6,10 @@
 
 cl_int lam_cl_settle(lam_cl_ctx *c) { return c->synchronous ? clFinish(c->queue) : CL_SUCCESS; }
 
-lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
                          size_t local, const lam_cl_arg *args, size_t nargs) {
     if (global == 0) return LAM_OK;
-    cl_kernel k = lam_cl_kernel(c, prog, name);
+    cl_kernel k = lam_cl_kernel(c, file, name, dtype);
     if (!k) return lam_last_status();
     if (local > c->max_wg) local = c->max_wg;
     if (local) global = (global + local - 1) / local * local;
@@ -29,9 +29,9 @@ lam_status lam_cl_launch(lam_cl_ctx *c, lam_cl_program_id prog, const char *name
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail(call, err);
 }
 
-lam_status lam_cl_launch_args(lam_cl_ctx *c, lam_cl_program_id prog, const char *name, size_t global,
+lam_status lam_cl_launch_args(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
                               size_t local, const lam_cl_arg *args) {
     size_t n = 0;
     while (args[n].size) ++n;
-    return lam_cl_launch(c, prog, name, global, local, args, n);
+    return lam_cl_launch(c, file, name, dtype, global, local, args, n);
 }

@@ -27,15 +27,15 @@ static lam_status reduce_all(lam_device *d, lam_reduce_op op, const lam_view *ds
     cl_mem pi = pc ? lam_cl_alloc(d, (size_t)nparts * sizeof(int64_t)) : NULL;
     lam_status s = pi ? LAM_OK : lam_last_status();
     if (s == LAM_OK && c->tree)
-        s = LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_tree_chunks", (size_t)nparts * LAM_CL_TREE_WG,
+        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_tree_chunks", src->dtype, (size_t)nparts * LAM_CL_TREE_WG,
                           LAM_CL_TREE_WG, LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf),
                           LAM_ARG_I64(src->offset), LAM_ARG_I64(len), LAM_ARG_I64(chunk), LAM_ARG_I32(op));
     else if (s == LAM_OK)
-        s = LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_chunks", (size_t)nparts, 0, LAM_ARG_MEM(pv),
+        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_chunks", src->dtype, (size_t)nparts, 0, LAM_ARG_MEM(pv),
                           LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
                           LAM_ARG_I64(len), LAM_ARG_I64(chunk), LAM_ARG_I32(op));
     if (s == LAM_OK)
-        s = LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_final", 1, 1, LAM_ARG_MEM(dst->buf),
+        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_final", src->dtype, 1, 1, LAM_ARG_MEM(dst->buf),
                           LAM_ARG_I64(dst->offset), LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi),
                           LAM_ARG_I64(nparts), LAM_ARG_I64(len), LAM_ARG_I32(op));
     /* back to the pool: later commands on the in-order queue run after these kernels */
@@ -52,11 +52,11 @@ lam_status lam_cl_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, c
     if (outputs <= 0) return LAM_OK;
     if (outputs == 1 && len >= SPLIT_MIN) return reduce_all(d, op, dst, src, len);
     if (c->tree)
-        return LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_tree", (size_t)outputs * LAM_CL_TREE_WG, LAM_CL_TREE_WG,
+        return LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_tree", src->dtype, (size_t)outputs * LAM_CL_TREE_WG, LAM_CL_TREE_WG,
                              LAM_ARG_MEM(dst->buf), LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf),
                              LAM_ARG_I64(src->offset), LAM_ARG_I64(outer), LAM_ARG_I64(len), LAM_ARG_I64(inner),
                              LAM_ARG_I32(op));
-    return LAM_CL_LAUNCH(c, LAM_CL_REDUCE, "lam_reduce_rows", (size_t)outputs, 0, LAM_ARG_MEM(dst->buf),
+    return LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_rows", src->dtype, (size_t)outputs, 0, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
                          LAM_ARG_I64(outer), LAM_ARG_I64(len), LAM_ARG_I64(inner), LAM_ARG_I32(op));
 }
@@ -66,10 +66,10 @@ lam_status lam_cl_softmax(lam_device *d, bool log, const lam_view *dst, const la
     lam_cl_ctx *c = lam_cl(d);
     if (rows <= 0 || cols <= 0) return LAM_OK;
     if (c->tree)
-        return LAM_CL_LAUNCH(c, LAM_CL_SOFTMAX, "lam_softmax_tree", (size_t)rows * LAM_CL_TREE_WG, LAM_CL_TREE_WG,
+        return LAM_CL_LAUNCH(c, "softmax.cl", "lam_softmax_tree", src->dtype, (size_t)rows * LAM_CL_TREE_WG, LAM_CL_TREE_WG,
                              LAM_ARG_MEM(dst->buf), LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf),
                              LAM_ARG_I64(src->offset), LAM_ARG_I64(rows), LAM_ARG_I64(cols), LAM_ARG_I32(log));
-    return LAM_CL_LAUNCH(c, LAM_CL_SOFTMAX, "lam_softmax_rows", (size_t)rows, 0, LAM_ARG_MEM(dst->buf),
+    return LAM_CL_LAUNCH(c, "softmax.cl", "lam_softmax_rows", src->dtype, (size_t)rows, 0, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
                          LAM_ARG_I64(rows), LAM_ARG_I64(cols), LAM_ARG_I32(log));
 }

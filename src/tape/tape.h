@@ -1,6 +1,8 @@
-/* The tape, as the ops layer sees it: record a node per op whose inputs need grad. */
-#ifndef LAM_AUTOGRAD_IMPL_H
-#define LAM_AUTOGRAD_IMPL_H
+/* The tape, as the ops layer sees it: one node per op whose inputs need grad, in creation
+ * order, and the grad mode. It records and frees; it runs nothing (the backward engine in
+ * src/autograd, above ops, walks it). */
+#ifndef LAM_TAPE_H
+#define LAM_TAPE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,9 +30,14 @@ struct lam_node {
     size_t slot;                       /* index on the tape */
 };
 
-/* Records a node producing out if grad mode is on and an input requires grad; marks out
- * as requiring grad. Returns the node (for args) or NULL when nothing was recorded. */
-lam_node *lam_record(lam_tensor *out, const char *op, lam_backward_fn bw, int n, lam_tensor *const *in);
+/* Records a node producing out if grad mode is on and an input requires grad, and marks
+ * out as requiring grad. *node is the node (for args), NULL when nothing was recorded.
+ * LAM_ERR_OOM when recording fails: the op must fail then, or gradients would be lost. */
+lam_status lam_record(lam_tensor *out, const char *op, lam_backward_fn bw, int n, lam_tensor *const *in,
+                      lam_node **node);
+/* out with its history (lam_record); NULL when out is NULL or recording failed. node may be NULL. */
+lam_tensor *lam_recorded(lam_tensor *out, const char *op, lam_backward_fn bw, int n, lam_tensor *const *in,
+                         lam_node **node);
 /* Does input i of n need a gradient? */
 bool lam_input_needs_grad(const lam_node *n, int i);
 
@@ -38,9 +45,7 @@ size_t lam_tape_length(void);
 lam_node *lam_tape_at(size_t i);
 /* Frees a node (consumed: by backward, so a second backward through it is an error). */
 void lam_node_free(lam_node *n, bool consumed);
-void lam_tape_compact(void);
-void lam_tape_truncate(size_t mark);
-/* Called when a tensor handle dies: detaches it from its node, frees its grad. */
-void lam_autograd_forget(lam_tensor *t);
+/* Drops trailing empty slots, but never below floor (the innermost scope's start). */
+void lam_tape_compact(size_t floor);
 
 #endif

@@ -1,0 +1,30 @@
+/* The direct-kernel entry: arguments packed from the table (src/backend/kernels.h), so a new
+ * kernel needs no code here. Per view (buffer, offset), then the ints as long, the floats,
+ * and the work count; the program is built for view 0's dtype. */
+#include <stdio.h>
+
+#include "backend/opencl/cl_backend.h"
+#include "core/error.h"
+
+#define MAX_ARGS (2 * LAM_KERNEL_MAX_VIEWS + LAM_KERNEL_MAX_INTS + LAM_KERNEL_MAX_FLOATS + 1)
+
+lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_args *a) {
+    if ((unsigned)id >= LAM_KERNEL_COUNT) return lam_set_error(LAM_ERR_BACKEND, "%s: unknown kernel %d", d->spec, (int)id);
+    const lam_kernel_info *k = &lam_kernel_infos[id];
+    if (a->work <= 0) return LAM_OK;
+    lam_cl_arg args[MAX_ARGS];
+    size_t n = 0;
+    for (int v = 0; v < k->views; ++v) {
+        args[n++] = (lam_cl_arg)LAM_ARG_MEM(a->v[v].buf);
+        args[n++] = (lam_cl_arg)LAM_ARG_I64(a->v[v].offset);
+    }
+    for (int i = 0; i < k->ints; ++i) args[n++] = (lam_cl_arg)LAM_ARG_I64(a->i[i]);
+    for (int f = 0; f < k->floats; ++f) args[n++] = (lam_cl_arg)LAM_ARG_F32(a->f[f]);
+    args[n++] = (lam_cl_arg)LAM_ARG_I64(a->work);
+    char name[80];
+    snprintf(name, sizeof name, "lam_k_%s", k->name);
+    size_t local = k->group > 0 ? (size_t)k->group : 0;
+    size_t global = (size_t)a->work * (k->group > 0 ? (size_t)k->group : 1);
+    int dtype = k->views > 0 ? (int)a->v[0].dtype : LAM_F32;
+    return lam_cl_launch(lam_cl(d), k->file, name, dtype, global, local, args, n);
+}
