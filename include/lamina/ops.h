@@ -87,6 +87,54 @@ LAM_API lam_tensor *lam_log_softmax(lam_tensor *x, int dim);
 /* --- matrix product, NumPy rules: 1-D operands, broadcast batch dims --------------------- */
 LAM_API lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b);
 
+/* --- convolutional networks: images as NCHW tensors (batch, channels, height, width) ------
+ *
+ *   lam_tensor *y = lam_conv2d(x, w, b, LAM_HW(1), LAM_HW(1), LAM_HW(1), 1);   // 3x3 "same"
+ *   y = lam_max_pool2d(lam_relu(y), LAM_HW(2), LAM_HW(2), LAM_HW(0), LAM_HW(1), false);
+ *
+ * Window sizes, strides, paddings and dilations are (height, width) pairs: LAM_HW(3) is
+ * (3, 3), LAM_HW2(1, 3) a 1x3 window. Output sizes follow PyTorch: along each axis
+ * out = floor((in + 2 padding - dilation (kernel - 1) - 1) / stride) + 1 (ceil with
+ * ceil_mode). Every op here has its backward; f32, and f16 where noted. */
+typedef struct {
+    int64_t h, w;
+} lam_hw;
+#define LAM_HW(v) ((lam_hw){(v), (v)})
+#define LAM_HW2(h_, w_) ((lam_hw){(h_), (w_)})
+
+/* PyTorch's F.conv2d (cross-correlation): x (N, C, H, W), weight (OC, C / groups, kh, kw),
+ * bias (OC) or NULL -> (N, OC, OH, OW). groups splits the channels into independent
+ * convolutions (groups = C = OC is depthwise). f32 or f16. */
+LAM_API lam_tensor *lam_conv2d(lam_tensor *x, lam_tensor *weight, lam_tensor *bias, lam_hw stride, lam_hw padding,
+                               lam_hw dilation, int64_t groups);
+/* The largest value of each window (padding counts as -inf), as F.max_pool2d; padding at
+ * most half the kernel. f32 or f16. */
+LAM_API lam_tensor *lam_max_pool2d(lam_tensor *x, lam_hw kernel, lam_hw stride, lam_hw padding, lam_hw dilation,
+                                   bool ceil_mode);
+/* The mean of each window, as F.avg_pool2d; count_include_pad divides by the window size
+ * including zero padding (PyTorch's default), else by the taps inside the input. */
+LAM_API lam_tensor *lam_avg_pool2d(lam_tensor *x, lam_hw kernel, lam_hw stride, lam_hw padding, bool ceil_mode,
+                                   bool count_include_pad);
+/* Means over output_size windows that tile each plane, as F.adaptive_avg_pool2d: window
+ * (i, j) covers rows [floor(i H / oh), ceil((i + 1) H / oh)) and the same for columns.
+ * LAM_HW(1) is global average pooling. */
+LAM_API lam_tensor *lam_adaptive_avg_pool2d(lam_tensor *x, lam_hw output_size);
+/* F.batch_norm over x (N, C), (N, C, L) or (N, C, H, W), per channel c:
+ * y = (x - mean_c) / sqrt(var_c + eps) * weight_c + bias_c. training: mean and (biased)
+ * variance of this batch, and running_mean / running_var (if given) move towards them:
+ * r = (1 - momentum) r + momentum batch, with the unbiased variance; it needs more than
+ * one value per channel. Otherwise the running statistics are used. weight and bias may be
+ * NULL (no affine step); running_mean and running_var both NULL or both (C). f32. */
+LAM_API lam_tensor *lam_batch_norm(lam_tensor *x, lam_tensor *running_mean, lam_tensor *running_var,
+                                   lam_tensor *weight, lam_tensor *bias, bool training, float momentum, float eps);
+/* F.dropout: in training each element is zeroed with probability p and the rest scaled by
+ * 1 / (1 - p); the draws come from lam_manual_seed's generator, so a seed drops the same
+ * elements on every device. Not training: x unchanged. f32 or f16. */
+LAM_API lam_tensor *lam_dropout(lam_tensor *x, float p, bool training);
+/* F.pad with a constant: pad holds (before, after) pairs for the last dims, last dim first
+ * ({left, right, top, bottom} pads W then H); npad even, at most 2 ndim, pads >= 0. */
+LAM_API lam_tensor *lam_pad(lam_tensor *x, int npad, const int64_t *pad, float value);
+
 /* --- losses (means over the batch, as PyTorch's defaults) ------------------------------ */
 /* logits (N, C) f32, labels (N,) i32 or i64 class indices in [0, C). */
 LAM_API lam_tensor *lam_cross_entropy(lam_tensor *logits, lam_tensor *labels);

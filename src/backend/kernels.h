@@ -16,7 +16,26 @@
 #define LAM_KERNELS(X)                                                                     \
     X(RAND, rand, "rand.cl", 1, 3, 0, 0)      /* dst; seed, counter, normal */             \
     X(SGD, sgd, "optim.cl", 3, 2, 4, 0)       /* p, g, buf; nesterov, first; lr, mom, damp, wd */ \
-    X(ADAM, adam, "optim.cl", 4, 1, 7, 0)     /* p, g, m, v; decoupled; lr, b1, b2, eps, wd, bias1, bias2 */
+    X(ADAM, adam, "optim.cl", 4, 1, 7, 0)     /* p, g, m, v; decoupled; lr, b1, b2, eps, wd, bias1, bias2 */ \
+    LAM_CNN_KERNELS(X)
+
+/* Convolutional networks (src/ops/conv.c, pool.c, batch_norm.c, dropout.c). "window" is the
+ * 12 ints of lam_window (cl/window.h) in its field order; conv adds channels and images. */
+#define LAM_CNN_KERNELS(X)                                                                 \
+    X(IM2COL, im2col, "conv.cl", 2, 14, 0, 0)        /* col, x; window, C, images */        \
+    X(COL2IM, col2im, "conv.cl", 2, 14, 0, 0)        /* dx, dcol; window, C, images */      \
+    X(SWAP01, swap01, "conv.cl", 3, 4, 0, 0)         /* dst, src, bias; A, B, S, has_bias */ \
+    X(MAX_POOL, max_pool, "pool.cl", 3, 12, 0, 0)    /* y, idx, x; window */                \
+    X(MAX_POOL_BACKWARD, max_pool_backward, "pool.cl", 3, 12, 0, 0)  /* dx, g, idx; window */ \
+    X(AVG_POOL, avg_pool, "pool.cl", 2, 12, 0, 0)    /* y, x; window, adaptive, count_pad */ \
+    X(AVG_POOL_BACKWARD, avg_pool_backward, "pool.cl", 2, 12, 0, 0)  /* dx, g; the same */  \
+    X(BN_STATS, bn_stats, "batch_norm.cl", 4, 4, 1, 256)      /* stats, x, rmean, rvar; N, C, HW, training; eps */ \
+    X(BN_UPDATE, bn_update, "batch_norm.cl", 3, 1, 1, 0)      /* rmean, rvar, stats; count; momentum */ \
+    X(BN_APPLY, bn_apply, "batch_norm.cl", 5, 3, 0, 0)        /* y, x, stats, w, b; C, HW, affine */ \
+    X(BN_BACKWARD_REDUCE, bn_backward_reduce, "batch_norm.cl", 4, 3, 0, 256)  /* sums, g, x, stats; N, C, HW */ \
+    X(BN_BACKWARD_DATA, bn_backward_data, "batch_norm.cl", 6, 5, 0, 0)  /* dx, g, x, stats, w, sums; C, HW, affine, training, count */ \
+    X(BN_COUNT, bn_count, "batch_norm.cl", 1, 1, 0, 0)        /* num_batches_tracked (i64); delta */ \
+    X(DROPOUT, dropout, "dropout.cl", 2, 2, 2, 0)             /* y, x; seed, counter; p, scale */
 
 #define LAM_KERNEL_ENUM(NAME, name, file, nv, ni, nf, group) LAM_K_##NAME,
 typedef enum { LAM_KERNELS(LAM_KERNEL_ENUM) LAM_KERNEL_COUNT } lam_kernel_id;

@@ -93,3 +93,14 @@ lam_status lam_init_kaiming_normal_(lam_tensor *t, float a) {
     if (st != LAM_OK) return st;
     return fill_random("lam_init_kaiming_normal_", t, true, 0.0f, sqrtf(2.0f / (1.0f + a * a)) / sqrtf(fi));
 }
+
+/* PyTorch's default for Linear and Conv: W by kaiming_uniform_(a = sqrt(5)), so
+ * W ~ U(+-1/sqrt(fan_in)), and b ~ U(+-1/sqrt(fan_in)) too. */
+lam_status lam_nn_reset_affine(lam_tensor *weight, lam_tensor *bias) {
+    float fi = 0.0f, fo = 0.0f;
+    lam_status st = fans("reset_parameters", weight, &fi, &fo);
+    if (st == LAM_OK) st = lam_init_kaiming_uniform_(weight, sqrtf(5.0f));
+    float bound = fi > 0.0f ? 1.0f / sqrtf(fi) : 0.0f;
+    if (st == LAM_OK && bias) st = lam_init_uniform_(bias, -bound, bound);
+    return st;
+}

@@ -1,5 +1,4 @@
 /* Linear and LazyLinear: y = x W^T + b with W (out, in) and b (out), PyTorch's layout. */
-#include <math.h>
 #include <stdio.h>
 
 #include "core/error.h"
@@ -13,14 +12,10 @@ typedef struct {
     lam_tensor *weight, *bias;   /* owned by the module's registry */
 } linear_state;
 
-/* PyTorch's reset_parameters: kaiming_uniform_(a=sqrt(5)) gives W ~ U(+-1/sqrt(in)), b alike. */
+/* PyTorch's reset_parameters: W ~ U(+-1/sqrt(in)), b alike. */
 static lam_status linear_reset(lam_module *m) {
     linear_state *s = lam_self(m);
-    if (!s->weight) return LAM_OK;   /* a lazy layer gets its init when it materializes */
-    float bound = s->in_features > 0 ? 1.0f / sqrtf((float)s->in_features) : 0.0f;
-    lam_status st = lam_init_kaiming_uniform_(s->weight, sqrtf(5.0f));
-    if (st == LAM_OK && s->bias) st = lam_init_uniform_(s->bias, -bound, bound);
-    return st;
+    return s->weight ? lam_nn_reset_affine(s->weight, s->bias) : LAM_OK;   /* lazy: at materialization */
 }
 
 static void linear_repr(const lam_module *m, char *buf, size_t size) {

@@ -6,6 +6,7 @@
 
 #include "lamina/module.h"
 #include "lamina/nn.h"
+#include "lamina/ops.h"
 
 #define LAM_MODULE_NAME_MAX 64
 
@@ -37,6 +38,14 @@ struct lam_module {
 
 /* A lazy layer turns into its eager class after materializing (LazyLinear -> Linear). */
 void lam_module_set_class(lam_module *m, const lam_module_class *cls);
+
+/* Appends printf-style text to the string in buf (extra_repr), truncating at size. */
+void lam_repr_append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Appends "name=(h, w)", or "name=h" when as_int and h == w (how PyTorch prints an int). */
+void lam_repr_hw(char *buf, size_t size, const char *name, lam_hw v, bool as_int);
+
+/* PyTorch's default init of a Linear or Conv weight (and bias, if not NULL). */
+lam_status lam_nn_reset_affine(lam_tensor *weight, lam_tensor *bias);
 
 /* Visits every (dotted name, tensor) of the tree in state_dict order: a module's own
  * parameters, then its persistent buffers, then its children's. dedupe skips tensors seen

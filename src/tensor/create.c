@@ -83,6 +83,12 @@ void lam_manual_seed(uint64_t seed) {
     rng_counter = 0;
 }
 
+void lam_rand_reserve(uint64_t count, uint64_t *seed, uint64_t *counter) {
+    *seed = rng_seed;
+    *counter = rng_counter;
+    rng_counter += count;
+}
+
 static lam_tensor *random_tensor(bool normal, int ndim, const int64_t *shape, lam_device *dev) {
     lam_tensor *t = lam_tensor_alloc(LAM_F32, ndim, shape, dev);
     if (!t) return NULL;

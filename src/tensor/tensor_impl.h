@@ -81,6 +81,9 @@ lam_device *lam_resolve_device(lam_device *d);
 lam_tensor *lam_tensor_copy(lam_tensor *t, lam_dtype dt);
 /* t on dev (a new handle on the same storage if already there); no autograd record. */
 lam_tensor *lam_tensor_to_device(lam_tensor *t, lam_device *dev);
+/* Takes count numbers from this thread's random stream (lam_manual_seed's): the seed and
+ * the counter of the first, for ops that draw them in a kernel of their own (dropout). */
+void lam_rand_reserve(uint64_t count, uint64_t *seed, uint64_t *counter);
 /* Gives t the storage, layout and dtype of copy (a contiguous tensor holding t's values
  * elsewhere or in another dtype), in place: t's handle stays valid. */
 void lam_tensor_adopt_storage(lam_tensor *t, lam_tensor *copy);

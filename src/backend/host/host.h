@@ -3,6 +3,7 @@
 #define LAM_HOST_H
 
 #include "backend/view.h"
+#include "cl/window.h"
 #include "core/dtype.h"
 
 /* Parallelize loops only when there is enough work to pay for the threads. */
@@ -15,6 +16,11 @@ static inline float lam_host_ld(const lam_view *v, int64_t at) {
 static inline void lam_host_st(const lam_view *v, int64_t at, float x) {
     if (v->dtype == LAM_F16) ((uint16_t *)v->buf)[at] = lam_f32_to_f16(x);
     else ((float *)v->buf)[at] = x;
+}
+
+/* The lam_window of a conv or pooling kernel, from its first 12 ints. */
+static inline lam_window lam_host_window(const int64_t *i) {
+    return (lam_window){i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10], i[11]};
 }
 
 /* f32 access to count elements of a contiguous float view from its offset: the view's own

@@ -1,0 +1,143 @@
+/* Host backend: the convolution kernels of cl/conv.cl (im2col, col2im, swap01). f32 runs
+ * row loops (memcpy of the in-range part of each window row, planes in parallel); f16 runs
+ * the per-element loops through lam_host_ld/st. col2im accumulates each input plane in one
+ * thread, taps in the order the OpenCL gather uses, so both give the same sums. */
+#include <string.h>
+
+#include "backend/host/host.h"
+#include "core/error.h"
+
+#define F32(view) ((float *)(view).buf + (view).offset)
+
+/* One output row of one col row: dst[ow] = src[ow sw - pw + j dw], 0 outside [0, W). */
+static void im2col_row(float *dst, const float *src, const lam_window *g, int64_t j) {
+    int64_t shift = j * g->dw - g->pw;
+    if (g->sw == 1) {   /* one contiguous run between zero borders */
+        int64_t lo = shift < 0 ? -shift : 0, hi = g->w - shift < g->ow ? g->w - shift : g->ow;
+        if (hi < lo) hi = lo;
+        if (lo > g->ow) lo = hi = g->ow;
+        memset(dst, 0, (size_t)lo * sizeof *dst);
+        if (hi > lo) memcpy(dst + lo, src + lo + shift, (size_t)(hi - lo) * sizeof *dst);
+        memset(dst + hi, 0, (size_t)(g->ow - hi) * sizeof *dst);
+        return;
+    }
+    for (int64_t ow = 0; ow < g->ow; ++ow) {
+        int64_t c = ow * g->sw + shift;
+        dst[ow] = c >= 0 && c < g->w ? src[c] : 0.0f;
+    }
+}
+
+static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
+    float *col = F32(a->v[0]);
+    const float *x = F32(a->v[1]);
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw, units = C * taps * images;
+#pragma omp parallel for if (units * ohw > LAM_HOST_PAR_MIN / 8)
+    for (int64_t u = 0; u < units; ++u) {   /* one (col row, image) pair */
+        int64_t r = u / images, img = u % images, c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
+        const float *plane = x + (img * C + c) * g->h * g->w;
+        float *dst = col + r * cols + img * ohw;
+        for (int64_t oh = 0; oh < g->oh; ++oh) {
+            int64_t y = oh * g->sh - g->ph + i * g->dh;
+            if (y < 0 || y >= g->h) memset(dst + oh * g->ow, 0, (size_t)g->ow * sizeof *dst);
+            else im2col_row(dst + oh * g->ow, plane + y * g->w, g, j);
+        }
+    }
+}
+
+/* dx plane (img, c) = the taps of dcol scattered back, in (i, j, oh, ow) order. */
+static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
+    float *dx = F32(a->v[0]);
+    const float *dcol = F32(a->v[1]);
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw, planes = images * C;
+#pragma omp parallel for if (planes * g->h * g->w > LAM_HOST_PAR_MIN / 8)
+    for (int64_t pl = 0; pl < planes; ++pl) {
+        int64_t img = pl / C, c = pl % C;
+        float *out = dx + pl * g->h * g->w;
+        memset(out, 0, (size_t)(g->h * g->w) * sizeof *out);
+        for (int64_t i = 0; i < g->kh; ++i)
+            for (int64_t j = 0; j < g->kw; ++j) {
+                const float *src = dcol + ((c * g->kh + i) * g->kw + j) * cols + img * ohw;
+                for (int64_t oh = 0; oh < g->oh; ++oh) {
+                    int64_t y = oh * g->sh - g->ph + i * g->dh;
+                    if (y < 0 || y >= g->h) continue;
+                    for (int64_t ow = 0; ow < g->ow; ++ow) {
+                        int64_t xw = ow * g->sw - g->pw + j * g->dw;
+                        if (xw >= 0 && xw < g->w) out[y * g->w + xw] += src[oh * g->ow + ow];
+                    }
+                }
+            }
+    }
+}
+
+/* Per-element versions for f16 storage: the maths of cl/conv.cl, element by element. */
+static void im2col_any(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
+    const lam_view *col = &a->v[0], *x = &a->v[1];
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw;
+    for (int64_t e = 0; e < a->work; ++e) {
+        int64_t r = e / cols, q = e % cols, img = q / ohw, oh = (q % ohw) / g->ow, ow = q % g->ow;
+        int64_t c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
+        int64_t y = oh * g->sh - g->ph + i * g->dh, xw = ow * g->sw - g->pw + j * g->dw;
+        bool in = y >= 0 && y < g->h && xw >= 0 && xw < g->w;
+        lam_host_st(col, col->offset + e, in ? lam_host_ld(x, x->offset + ((img * C + c) * g->h + y) * g->w + xw) : 0.0f);
+    }
+}
+
+static void col2im_any(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
+    const lam_view *dx = &a->v[0], *dcol = &a->v[1];
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw;
+    for (int64_t e = 0; e < a->work; ++e) {
+        int64_t xw = e % g->w, y = (e / g->w) % g->h, c = (e / (g->w * g->h)) % C, img = e / (g->w * g->h * C);
+        float s = 0.0f;
+        for (int64_t i = 0; i < g->kh; ++i) {
+            int64_t ys = y + g->ph - i * g->dh;
+            if (ys < 0) break;
+            if (ys % g->sh || ys / g->sh >= g->oh) continue;
+            for (int64_t j = 0; j < g->kw; ++j) {
+                int64_t xs = xw + g->pw - j * g->dw;
+                if (xs < 0) break;
+                if (xs % g->sw || xs / g->sw >= g->ow) continue;
+                s += lam_host_ld(dcol, dcol->offset + ((c * g->kh + i) * g->kw + j) * cols + img * ohw +
+                                           (ys / g->sh) * g->ow + xs / g->sw);
+            }
+        }
+        lam_host_st(dx, dx->offset + e, s);
+    }
+}
+
+/* views col, x; window, C, images */
+lam_status lam_host_k_im2col(const lam_kernel_args *a) {
+    lam_window g = lam_host_window(a->i);
+    if (a->v[0].dtype == LAM_F32) im2col_f32(a, &g, a->i[12], a->i[13]);
+    else im2col_any(a, &g, a->i[12], a->i[13]);
+    return LAM_OK;
+}
+
+/* views dx, dcol; window, C, images */
+lam_status lam_host_k_col2im(const lam_kernel_args *a) {
+    lam_window g = lam_host_window(a->i);
+    if (a->v[0].dtype == LAM_F32) col2im_f32(a, &g, a->i[12], a->i[13]);
+    else col2im_any(a, &g, a->i[12], a->i[13]);
+    return LAM_OK;
+}
+
+/* views dst (B, A, S), src (A, B, S), bias (A); ints A, B, S, has_bias */
+lam_status lam_host_k_swap01(const lam_kernel_args *a) {
+    const lam_view *dst = &a->v[0], *src = &a->v[1], *bias = &a->v[2];
+    const int64_t A = a->i[0], B = a->i[1], S = a->i[2], rows = A * B;
+    const bool has_bias = a->i[3] != 0, f32 = dst->dtype == LAM_F32;
+#pragma omp parallel for if (a->work > LAM_HOST_PAR_MIN / 4)
+    for (int64_t row = 0; row < rows; ++row) {   /* dst row (b, a) */
+        int64_t b = row / A, x = row % A, from = src->offset + (x * B + b) * S, to = dst->offset + row * S;
+        float add = has_bias ? lam_host_ld(bias, bias->offset + x) : 0.0f;
+        if (f32 && !has_bias) {
+            memcpy((float *)dst->buf + to, (const float *)src->buf + from, (size_t)S * sizeof(float));
+        } else if (f32) {
+            float *o = (float *)dst->buf + to;
+            const float *s = (const float *)src->buf + from;
+            for (int64_t k = 0; k < S; ++k) o[k] = s[k] + add;
+        } else {
+            for (int64_t k = 0; k < S; ++k) lam_host_st(dst, to + k, lam_host_ld(src, from + k) + add);
+        }
+    }
+    return LAM_OK;
+}

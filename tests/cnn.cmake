@@ -1,0 +1,13 @@
+# The convolutional-network tests: ops against PyTorch references, gradcheck, f16, dropout
+# and bad input (test_cnn_ops); modules, BatchNorm, the ResNet's state_dict both ways and
+# its allocations (test_cnn_modules). Included from tests/CMakeLists.txt.
+foreach(name cnn_ops cnn_modules)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_${name}.c)
+    lamina_add_test(${name} test_${name}.c reference_file.c)
+    target_include_directories(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/examples)
+    target_compile_options(test_${name} PRIVATE -Wshadow -Wstrict-prototypes)
+    target_compile_definitions(test_${name} PRIVATE LAMINA_TEST_REFERENCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}/reference"
+                               LAMINA_TEST_TMP_DIR="${CMAKE_CURRENT_BINARY_DIR}")
+    target_link_libraries(test_${name} PRIVATE cjson)
+  endif()
+endforeach()
