@@ -13,6 +13,8 @@
 #define LAMINA_EXAMPLES_CNN_MODELS_H
 
 #include <lamina.h>
+#include <math.h>
+#include <stdio.h>
 
 static inline lam_module *lenet_new(void) {
     return lam_nn_sequential(10, lam_nn_conv2d(1, 32, 3, 1, 1, 1, 1, true), lam_nn_relu(), lam_nn_max_pool2d(2, 0, 0),
@@ -80,6 +82,39 @@ static inline lam_module *resnet_new(void) {
         return NULL;
     }
     return m;
+}
+
+/* ---- the examples' demonstration: memorize one random batch ------------------------------ */
+
+/* Takes `steps` optimizer steps on one batch of `n` random images with random labels, on the
+ * model's device, printing the loss; 0 if it fell, 1 (with a message) if not or on error. */
+static inline int cnn_fit_random_batch(const char *prog, lam_module *net, lam_optim *opt, int64_t n, int steps) {
+    lam_device *dev = lam_module_device(net);
+    lam_tensor *x = lam_keep(lam_rand(LAM_SHAPE(n, 1, 28, 28), dev));
+    lam_tensor *y = lam_keep(lam_to_dtype(lam_mul_scalar(lam_rand(LAM_SHAPE(n), dev), 9.99f), LAM_I64));
+    double first = NAN, last = NAN;
+    for (int step = 0; x && y && step < steps; ++step) {
+        lam_scope_begin();
+        lam_optim_zero_grad(opt);
+        lam_tensor *loss = lam_cross_entropy(lam_forward(net, x), y);
+        if (loss && lam_backward(loss) == LAM_OK && lam_optim_step(opt) == LAM_OK) last = lam_item(loss);
+        else last = NAN;
+        lam_scope_end();
+        if (isnan(last)) break;
+        if (step == 0) first = last;
+        printf("step %2d  loss %.4f\n", step + 1, last);
+    }
+    lam_release(x);
+    lam_release(y);
+    if (isnan(last)) {
+        fprintf(stderr, "%s: %s\n", prog, lam_last_error());
+        return 1;
+    }
+    if (!(last < first)) {
+        fprintf(stderr, "%s: the loss did not fall (%.4f -> %.4f)\n", prog, first, last);
+        return 1;
+    }
+    return 0;
 }
 
 #endif
