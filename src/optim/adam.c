@@ -26,7 +26,7 @@ static lam_status adam_with_ops(const lam_adam_args *a, lam_optim_param *p, lam_
 }
 
 lam_status lam_adam_update_param(lam_optim *o, lam_optim_param *p, lam_tensor *grad) {
-    const lam_adam_options *s = &o->adam;
+    const lam_adam_options *s = &o->groups[p->group].adam;
     lam_device *dev = lam_tensor_device(p->param);
     double t = (double)p->step;
     lam_adam_args a = {
