@@ -177,23 +177,33 @@ void lam_schedule_free(lam_schedule *s) {
     free(s);
 }
 
+/* The shortest decimal text of v that reads back as v. */
+static const char *exact(double v, char buf[32]) {
+    for (int digits = 15; digits <= 17; ++digits) {
+        snprintf(buf, 32, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 void lam_schedule_describe(const lam_schedule *s, char *buf, size_t size) {
+    char a[32], b[32], c[32], d[32], e[32], f[32];
     switch (s->kind) {
     case SCHED_STEP:
-        snprintf(buf, size, "step step_size=%lld gamma=%.17g", (long long)s->step.step_size, s->step.gamma);
+        snprintf(buf, size, "step step_size=%lld gamma=%s", (long long)s->step.step_size, exact(s->step.gamma, a));
         return;
     case SCHED_COSINE:
-        snprintf(buf, size, "cosine t_max=%lld eta_min=%.17g", (long long)s->cosine.t_max, s->cosine.eta_min);
+        snprintf(buf, size, "cosine t_max=%lld eta_min=%s", (long long)s->cosine.t_max, exact(s->cosine.eta_min, a));
         return;
     case SCHED_ONE_CYCLE: break;
     }
-    const lam_one_cycle_options *c = &s->cycle;
+    const lam_one_cycle_options *o = &s->cycle;
     snprintf(buf, size,
-             "onecycle max_lr=%.17g total_steps=%lld pct_start=%.17g anneal=%s div_factor=%.17g "
-             "final_div_factor=%.17g cycle_momentum=%d base_momentum=%.17g max_momentum=%.17g three_phase=%d",
-             c->max_lr, (long long)c->total_steps, c->pct_start, c->anneal == LAM_ANNEAL_COS ? "cos" : "linear",
-             c->div_factor, c->final_div_factor, !c->no_cycle_momentum, c->base_momentum, c->max_momentum,
-             c->three_phase);
+             "onecycle max_lr=%s total_steps=%lld pct_start=%s anneal=%s div_factor=%s final_div_factor=%s "
+             "cycle_momentum=%d base_momentum=%s max_momentum=%s three_phase=%d",
+             exact(o->max_lr, a), (long long)o->total_steps, exact(o->pct_start, b),
+             o->anneal == LAM_ANNEAL_COS ? "cos" : "linear", exact(o->div_factor, c), exact(o->final_div_factor, d),
+             !o->no_cycle_momentum, exact(o->base_momentum, e), exact(o->max_momentum, f), o->three_phase);
 }
 
 int64_t lam_schedule_base_count(const lam_schedule *s) { return s->ngroups; }
