@@ -83,7 +83,9 @@ static lam_optim *sgd_cosine(lam_module *m) {
     split(o, 0.05f);
     return o;
 }
-static lam_schedule *cosine(lam_optim *o) { return lam_cosine_lr(o, (lam_cosine_lr_options){.t_max = 7, .eta_min = 0.001}); }
+static lam_schedule *cosine(lam_optim *o) {
+    return lam_cosine_lr(o, (lam_cosine_lr_options){.t_max = 7, .eta_min = 0.001});
+}
 static lam_optim *sgd_cycle(lam_module *m) {
     lam_optim *o = lam_sgd(m, (lam_sgd_options){.lr = 0.1f, .momentum = 0.9f});
     split(o, 0.3f);
@@ -265,7 +267,8 @@ static lam_optim *run_adamw(lam_module *m, lam_schedule **s) {
     return o;
 }
 static lam_optim *run_sgd(lam_module *m, lam_schedule **s) {
-    lam_optim *o = lam_sgd(m, (lam_sgd_options){.lr = 0.05f, .momentum = 0.9f, .nesterov = true, .weight_decay = 5e-4f});
+    lam_optim *o =
+        lam_sgd(m, (lam_sgd_options){.lr = 0.05f, .momentum = 0.9f, .nesterov = true, .weight_decay = 5e-4f});
     quiet_group(o);
     *s = lam_one_cycle_lr(o, (lam_one_cycle_options){.max_lr = 0.1, .total_steps = 8});
     return o;

@@ -107,7 +107,8 @@ lam_status lam_optim_save_with(lam_optim *o, const char *path, const char *extra
                 break;
             }
             snprintf(names[n], len, "state.%s.%s", p->name, slot);
-            tensors[n] = s < slots ? p->state[s] : lam_from_data(&p->step, LAM_I64, LAM_SHAPE(1), lam_device_get("cpu"));
+            tensors[n] = s < slots ? p->state[s]
+                                   : lam_from_data(&p->step, LAM_I64, LAM_SHAPE(1), lam_device_get("cpu"));
             if (!tensors[n]) st = lam_last_status();
             n++;
         }
@@ -236,8 +237,8 @@ static lam_status read_groups(lam_optim *o, const lam_st_file *f, const char *pa
             return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: group %d is missing or malformed (\"%s\")", path,
                                  g, v ? v : "");
         if (size != lam_optim_group_size(o, g))
-            return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: group %d holds %d parameters here, %d in the file",
-                                 path, g, lam_optim_group_size(o, g), size);
+            return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: group %d has %d parameters in the file, %d here",
+                                 path, g, size, lam_optim_group_size(o, g));
     }
     return LAM_OK;
 }
@@ -266,7 +267,8 @@ static lam_status read_schedule(lam_optim *o, const lam_st_file *f, const char *
         lrs = end;
     }
     if (!ok || (lrs && *lrs))
-        return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: the schedule's steps or base lrs are malformed", path);
+        return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: the schedule's steps or base lrs are malformed",
+                             path);
     l->schedule = true;
     return LAM_OK;
 }
@@ -288,24 +290,30 @@ static lam_status read_state(lam_optim *o, const lam_st_file *f, const int *foun
     return LAM_OK;
 }
 
+static lam_status check_header(const lam_optim *o, const lam_st_file *f, const char *path) {
+    const char *fmt = lam_st_metadata(f, "format"), *kind = lam_st_metadata(f, "optimizer");
+    if (!fmt || strcmp(fmt, "lamina-optim") || !kind)
+        return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s is not a lamina optimizer state file", path);
+    if (strcmp(kind, kind_ids[o->kind]))
+        return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s holds %s state, this optimizer is %s", path, kind,
+                             kind_ids[o->kind]);
+    return LAM_OK;
+}
+
 lam_optim_loaded *lam_optim_load_prepare(lam_optim *o, const char *path) {
     if (!o || !path) LAM_FAIL_NULL(LAM_ERR_ARG, "lam_optim_load: NULL argument");
     if (lam_optim_refresh(o) != LAM_OK) return NULL;
     lam_optim_loaded *l = calloc(1, sizeof *l);
     if (!l) LAM_FAIL_NULL(LAM_ERR_OOM, "lam_optim_load: out of memory");
     l->slots = lam_optim_state_count(o);
-    lam_status st = (l->f = lam_st_open(path)) ? LAM_OK : lam_last_status();
-    const char *fmt = l->f ? lam_st_metadata(l->f, "format") : NULL, *kind = l->f ? lam_st_metadata(l->f, "optimizer") : NULL;
-    if (st == LAM_OK && (!fmt || strcmp(fmt, "lamina-optim") || !kind))
-        st = lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s is not a lamina optimizer state file", path);
-    else if (st == LAM_OK && strcmp(kind, kind_ids[o->kind]))
-        st = lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s holds %s state, this optimizer is %s", path, kind,
-                           kind_ids[o->kind]);
-    int *found = calloc((size_t)(o->nparams * (l->slots + 1) + 1), sizeof *found);
     l->nfresh = o->nparams * l->slots;
     l->fresh = calloc((size_t)l->nfresh + 1, sizeof *l->fresh);
     l->steps = calloc((size_t)o->nparams + 1, sizeof *l->steps);
-    if (st == LAM_OK && (!found || !l->fresh || !l->steps)) st = lam_set_error(LAM_ERR_OOM, "lam_optim_load: out of memory");
+    int *found = calloc((size_t)(o->nparams * (l->slots + 1) + 1), sizeof *found);
+    lam_status st = LAM_OK;
+    if (!found || !l->fresh || !l->steps) st = lam_set_error(LAM_ERR_OOM, "lam_optim_load: out of memory");
+    if (st == LAM_OK) st = (l->f = lam_st_open(path)) ? LAM_OK : lam_last_status();
+    if (st == LAM_OK) st = check_header(o, l->f, path);
     if (st == LAM_OK) st = validate_state(o, l->f, path, found);
     if (st == LAM_OK) st = read_groups(o, l->f, path, l);
     if (st == LAM_OK) st = read_schedule(o, l->f, path, l);
