@@ -526,6 +526,28 @@ static void test_bad_arguments(void **state) {
     lam_module_free(m);
 }
 
+/* Parameters a lazy layer creates later join the group whose selection takes them. */
+static void test_lazy_groups(void **state) {
+    (void)state;
+    lam_device *cpu = lam_device_get("cpu");
+    lam_module *m = lam_nn_sequential(3, lam_nn_lazy_linear(4), lam_nn_relu(), lam_nn_lazy_linear(2));
+    assert_ok(lam_module_to(m, cpu));
+    lam_optim *o = lam_adamw(m, (lam_adam_options){.lr = 0.1f, .weight_decay = 0.5f});
+    int g = lam_optim_add_group(o, (lam_param_select){.filter = lam_param_no_decay});
+    assert_int_equal(g, 1);
+    assert_ok(lam_optim_group_set_weight_decay(o, g, 0.0f));
+    assert_int_equal(lam_optim_group_size(o, 1), 0);   /* nothing materialized yet */
+    lam_scope_begin();
+    lam_tensor *x = lam_ones(LAM_SHAPE(3, 5), cpu);
+    assert_ok(lam_backward(lam_sum(lam_forward(m, x))));
+    assert_ok(lam_optim_step(o));
+    lam_scope_end();
+    assert_int_equal(lam_optim_group_size(o, 0), 2);   /* the two weights */
+    assert_int_equal(lam_optim_group_size(o, 1), 2);   /* the two biases */
+    lam_optim_free(o);
+    lam_module_free(m);
+}
+
 /* minGPT's rule by class and local name, on layers that exist and on classes to come. */
 static void test_decay_rule(void **state) {
     (void)state;
@@ -554,7 +576,7 @@ int main(void) {
         cmocka_unit_test(test_schedules),          cmocka_unit_test(test_clip_grad_norm),
         cmocka_unit_test(test_runs),               cmocka_unit_test(test_resume_bitwise),
         cmocka_unit_test(test_checkpoint_refusals), cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_decay_rule),
+        cmocka_unit_test(test_lazy_groups),        cmocka_unit_test(test_decay_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
