@@ -36,6 +36,17 @@ static bool append(char **buf, size_t *len, const char *key, const char *value) 
     return true;
 }
 
+/* "0.1 0.05": the schedule's base lr of each group (malloc'd; NULL when out of memory). */
+static char *base_lrs_text(const lam_schedule *s) {
+    size_t size = (size_t)lam_schedule_base_count(s) * 26 + 1, at = 0;
+    char *text = malloc(size);
+    if (!text) return NULL;
+    text[0] = 0;
+    for (int g = 0; g < lam_schedule_base_count(s); ++g)
+        at += (size_t)snprintf(text + at, size - at, "%s%.17g", g ? " " : "", lam_schedule_base_lr(s, g));
+    return text;
+}
+
 /* The metadata object: format, kind, steps, groups, schedule, then extra. */
 static char *metadata(lam_optim *o, const char *extra) {
     char *buf = NULL, key[32], value[512];
@@ -62,12 +73,9 @@ static char *metadata(lam_optim *o, const char *extra) {
         ok = append(&buf, &len, "schedule", value);
         snprintf(value, sizeof value, "%lld", (long long)lam_schedule_steps(o->schedule));
         ok = ok && append(&buf, &len, "schedule.steps", value);
-        size_t at = 0;
-        value[0] = 0;
-        for (int g = 0; g < lam_schedule_base_count(o->schedule) && at < sizeof value; ++g)
-            at += (size_t)snprintf(value + at, sizeof value - at, "%s%.17g", g ? " " : "",
-                                   lam_schedule_base_lr(o->schedule, g));
-        ok = ok && at < sizeof value && append(&buf, &len, "schedule.base_lrs", value);
+        char *lrs = ok ? base_lrs_text(o->schedule) : NULL;
+        ok = lrs && append(&buf, &len, "schedule.base_lrs", lrs);
+        free(lrs);
     }
     char *b = ok ? realloc(buf, len + strlen(extra ? extra : "") + 4) : NULL;
     if (!b) {
