@@ -280,10 +280,18 @@ static lam_optim *run_adam(lam_module *m, lam_schedule **s) {
     return o;
 }
 
+static lam_optim *run_sgd_cycled(lam_module *m, lam_schedule **s) {
+    lam_optim *o = lam_sgd(m, (lam_sgd_options){.lr = 0.05f, .weight_decay = 1e-3f});
+    quiet_group(o);
+    *s = lam_one_cycle_lr(o, (lam_one_cycle_options){.max_lr = 0.1, .total_steps = 5});
+    return o;
+}
+
 static const run_case run_cases[] = {
     {"adamw", 6, 0.5f, run_adamw},
     {"sgd", 8, 0.6f, run_sgd},
     {"adam", 6, 0.1f, run_adam},
+    {"sgd_cycled", 5, 100.0f, run_sgd_cycled},
 };
 
 static void run(const run_case *c, lam_device *dev) {
@@ -307,7 +315,7 @@ static void run(const run_case *c, lam_device *dev) {
     }
     snprintf(key, sizeof key, "run.%s", c->name);
     double err = worst_error(m, key, false);
-    printf("  %-6s %-30s norms %.1e, parameters %.1e max error\n", c->name, lam_device_name(dev), worst_norm, err);
+    printf("  %-10s %-30s norms %.1e, parameters %.1e max error\n", c->name, lam_device_name(dev), worst_norm, err);
     assert_true(worst_norm <= 1e-6);
     assert_true(err <= 1e-6);
     free(norms);

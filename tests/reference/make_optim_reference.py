@@ -105,6 +105,9 @@ RUNS = {
     # Adam with L2 decay, one-cycle cycling beta1, clipping at 0.1
     "adam": (6, 0.1, lambda net: (lambda o: (o, S.OneCycleLR(o, max_lr=0.02, total_steps=6)))(
         torch.optim.Adam(decay_groups(net, 0.01), lr=0.001))),
+    # SGD made without momentum: one-cycle gives it momentum, so the buffers start then
+    "sgd_cycled": (5, 100.0, lambda net: (lambda o: (o, S.OneCycleLR(o, max_lr=0.1, total_steps=5)))(
+        torch.optim.SGD(decay_groups(net, 1e-3), lr=0.05))),
 }
 
 
