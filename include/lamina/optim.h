@@ -54,6 +54,11 @@ typedef struct {
 LAM_API lam_optim *lam_sgd(lam_module *m, lam_sgd_options opt);
 LAM_API lam_optim *lam_adam(lam_module *m, lam_adam_options opt);
 LAM_API lam_optim *lam_adamw(lam_module *m, lam_adam_options opt);
+/* Updates every parameter that has a gradient (f32 parameters only). What a failure leaves:
+ * errors found before any update (a gradient on another device than its parameter, an f16
+ * parameter, no memory for the optimizer's state) change nothing; an error while updating (a
+ * kernel that fails) stops there: the parameters before it are updated, the failing one and
+ * those after it are not, and the step does not count. */
 LAM_API lam_status lam_optim_step(lam_optim *o);
 LAM_API void lam_optim_zero_grad(lam_optim *o);
 /* Sets the learning rate of every group (PyTorch: for g in opt.param_groups: g["lr"] = lr). */

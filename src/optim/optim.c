@@ -172,29 +172,41 @@ static lam_status ensure_state(lam_optim *o, lam_optim_param *p, bool *fresh) {
     return LAM_OK;
 }
 
+/* Whether p can step now (its gradient on its device, f32), with its state made. */
+static lam_status prepare(lam_optim *o, lam_optim_param *p, lam_tensor *g, bool *fresh) {
+    if (lam_tensor_device(g) != lam_tensor_device(p->param))
+        return lam_set_error(LAM_ERR_DEVICE, "lam_optim_step: %s and its gradient are on %s and %s", p->name,
+                             lam_device_name(lam_tensor_device(p->param)), lam_device_name(lam_tensor_device(g)));
+    if (lam_tensor_dtype(p->param) != LAM_F32 || lam_tensor_dtype(g) != LAM_F32)
+        return lam_set_error(LAM_ERR_ARG, "lam_optim_step: %s is %s with a %s gradient; optimizers step f32 parameters",
+                             p->name, lam_dtype_name(lam_tensor_dtype(p->param)), lam_dtype_name(lam_tensor_dtype(g)));
+    return ensure_state(o, p, fresh);
+}
+
 lam_status lam_optim_step(lam_optim *o) {
     if (!o) return lam_set_error(LAM_ERR_ARG, "lam_optim_step: optimizer is NULL");
     lam_status st = lam_optim_refresh(o);
     if (st != LAM_OK) return st;
+    bool *fresh = calloc((size_t)o->nparams + 1, sizeof *fresh);
+    if (!fresh) return lam_set_error(LAM_ERR_OOM, "lam_optim_step: out of host memory");
+    /* everything that can be checked or allocated first, so those failures change nothing */
+    for (int i = 0; i < o->nparams && st == LAM_OK; ++i) {
+        lam_tensor *g = lam_grad(o->params[i].param);
+        if (g) st = prepare(o, &o->params[i], g, &fresh[i]);
+    }
     bool was = lam_grad_enabled(false);
     for (int i = 0; i < o->nparams && st == LAM_OK; ++i) {
         lam_optim_param *p = &o->params[i];
         lam_tensor *g = lam_grad(p->param);
         if (!g) continue;
-        if (lam_tensor_device(g) != lam_tensor_device(p->param)) {
-            st = lam_set_error(LAM_ERR_DEVICE, "lam_optim_step: %s and its gradient are on %s and %s", p->name,
-                               lam_device_name(lam_tensor_device(p->param)), lam_device_name(lam_tensor_device(g)));
-            break;
-        }
-        bool fresh = false;
-        st = ensure_state(o, p, &fresh);
-        if (st != LAM_OK) break;
         lam_scope_begin();
-        p->step++;
-        st = o->kind == LAM_OPTIM_SGD ? lam_sgd_update_param(o, p, g, fresh) : lam_adam_update_param(o, p, g);
+        p->step++;   /* Adam's bias correction counts this step */
+        st = o->kind == LAM_OPTIM_SGD ? lam_sgd_update_param(o, p, g, fresh[i]) : lam_adam_update_param(o, p, g);
+        if (st != LAM_OK) p->step--;
         lam_scope_end();
     }
     lam_grad_enabled(was);
+    free(fresh);
     if (st == LAM_OK) o->steps++;
     return st;
 }
