@@ -1,6 +1,7 @@
 /* The convolutional-network ops on every device: forward and backward against PyTorch
- * (tests/reference/make_cnn_reference.py wrote cnn_ref.safetensors), gradcheck against
- * central differences, f16 against f32, dropout's masks, and bad input. */
+ * (tests/reference/make_cnn_reference.py wrote cnn_ref.safetensors), BatchNorm's running
+ * statistics, dropout's masks, and bad input. Double references, f16 and gradcheck of the
+ * same ops are cases of the op harness (tests/ops/cases_cnn.c). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,109 +163,6 @@ static void test_batch_norm_reference(void **state) {
     }
 }
 
-/* ---- gradcheck: central differences on small odd shapes -------------------------------- */
-
-static lam_tensor *conv_fn(lam_tensor *const *in, int n, void *u) {
-    (void)n;
-    (void)u;
-    return lam_conv2d(in[0], in[1], in[2], LAM_HW2(2, 1), LAM_HW2(1, 2), LAM_HW2(1, 2), 2);
-}
-static lam_tensor *max_pool_fn(lam_tensor *const *in, int n, void *u) {
-    (void)n;
-    (void)u;
-    return lam_max_pool2d(in[0], LAM_HW2(3, 2), LAM_HW2(2, 1), LAM_HW(1), LAM_HW(1), true);
-}
-static lam_tensor *avg_pool_fn(lam_tensor *const *in, int n, void *u) {
-    (void)n;
-    (void)u;
-    return lam_avg_pool2d(in[0], LAM_HW(3), LAM_HW(2), LAM_HW(1), true, false);
-}
-static lam_tensor *adaptive_fn(lam_tensor *const *in, int n, void *u) {
-    (void)n;
-    (void)u;
-    return lam_adaptive_avg_pool2d(in[0], LAM_HW2(2, 3));
-}
-static lam_tensor *batch_norm_fn(lam_tensor *const *in, int n, void *u) {
-    (void)n;
-    (void)u;
-    return lam_batch_norm(in[0], NULL, NULL, in[1], in[2], true, 0.1f, 1e-5f);
-}
-static lam_tensor *pad_fn(lam_tensor *const *in, int n, void *u) {
-    (void)n;
-    (void)u;
-    return lam_pad(in[0], 2, (const int64_t[]){2, 1}, -1.0f);
-}
-
-/* Distinct values 0.05 apart in a fixed shuffle, so no max switches within a step. */
-static lam_tensor *spread(int ndim, const int64_t *shape, uint64_t seed, lam_device *dev) {
-    int64_t n = 1;
-    for (int i = 0; i < ndim; ++i) n *= shape[i];
-    double *v = malloc((size_t)n * sizeof *v), *u = malloc((size_t)n * sizeof *u);
-    tu_fill_uniform(u, n, 0, 1, seed);
-    for (int64_t i = 0; i < n; ++i) {
-        int64_t rank = 0;
-        for (int64_t j = 0; j < n; ++j) rank += u[j] < u[i] || (u[j] == u[i] && j < i);
-        v[i] = 0.05 * (double)rank - 0.025 * (double)n;
-    }
-    lam_tensor *t = lam_requires_grad(tu_from_doubles(v, ndim, shape, dev), true);
-    free(v);
-    free(u);
-    return t;
-}
-
-static void test_gradcheck(void **state) {
-    (void)state;
-    for (int d = 0; d < ndevs; ++d) {
-        lam_device *dev = devs[d];
-        lam_scope_begin();
-        lam_tensor *conv_in[3] = {spread(LAM_SHAPE(2, 4, 5, 4), 1, dev), spread(LAM_SHAPE(4, 2, 2, 3), 2, dev),
-                                  spread(LAM_SHAPE(4), 3, dev)};
-        lam_tensor *x = spread(LAM_SHAPE(2, 3, 6, 5), 4, dev);
-        lam_tensor *bn_in[3] = {spread(LAM_SHAPE(3, 2, 2, 3), 5, dev), spread(LAM_SHAPE(2), 6, dev), spread(LAM_SHAPE(2), 7, dev)};
-        struct { const char *name; lam_tensor_fn fn; lam_tensor *const *in; int n; float tol; } cases[] = {
-            {"conv2d", conv_fn, conv_in, 3, 2e-2f}, {"max_pool2d", max_pool_fn, &x, 1, 2e-2f},
-            {"avg_pool2d", avg_pool_fn, &x, 1, 2e-2f}, {"adaptive_avg_pool2d", adaptive_fn, &x, 1, 2e-2f},
-            {"batch_norm", batch_norm_fn, bn_in, 3, 5e-2f}, {"pad", pad_fn, &x, 1, 2e-2f},
-        };
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i)
-            if (lam_gradcheck(cases[i].fn, NULL, cases[i].in, cases[i].n, 1e-2f, cases[i].tol) != LAM_OK)
-                fail_msg("gradcheck %s on %s: %s", cases[i].name, lam_device_spec(dev), lam_last_error());
-        lam_scope_end();
-    }
-}
-
-/* ---- f16: the same results as f32, within half precision ------------------------------- */
-
-static void expect_near_f32(lam_tensor *h, lam_tensor *f, const char *what, lam_device *dev) {
-    if (!h || !f) fail_msg("%s f16 on %s: %s", what, lam_device_spec(dev), lam_last_error());
-    assert_int_equal(lam_tensor_dtype(h), LAM_F16);
-    double *a = tu_read(lam_to_dtype(h, LAM_F32)), *b = tu_read(f);
-    double e = tu_norm_err(a, b, lam_numel(f));
-    free(a);
-    free(b);
-    if (!(e <= 2e-3)) fail_msg("%s f16 on %s: error %.3g against f32", what, lam_device_spec(dev), e);
-}
-
-static void test_f16(void **state) {
-    (void)state;
-    for (int d = 0; d < ndevs; ++d) {
-        lam_device *dev = devs[d];
-        lam_scope_begin();
-        lam_manual_seed(3);
-        lam_tensor *x = lam_randn(LAM_SHAPE(2, 4, 7, 6), dev), *w = lam_randn(LAM_SHAPE(6, 2, 3, 3), dev);
-        lam_tensor *xh = lam_to_dtype(x, LAM_F16), *wh = lam_to_dtype(w, LAM_F16);
-        x = lam_to_dtype(xh, LAM_F32);   /* the f32 run sees the same rounded inputs */
-        w = lam_to_dtype(wh, LAM_F32);
-        expect_near_f32(lam_conv2d(xh, wh, NULL, LAM_HW(2), LAM_HW(1), LAM_HW(1), 2),
-                        lam_conv2d(x, w, NULL, LAM_HW(2), LAM_HW(1), LAM_HW(1), 2), "conv2d", dev);
-        expect_near_f32(lam_max_pool2d(xh, LAM_HW(2), LAM_HW(2), LAM_HW(0), LAM_HW(1), true),
-                        lam_max_pool2d(x, LAM_HW(2), LAM_HW(2), LAM_HW(0), LAM_HW(1), true), "max_pool2d", dev);
-        expect_near_f32(lam_avg_pool2d(xh, LAM_HW(3), LAM_HW(2), LAM_HW(1), false, true),
-                        lam_avg_pool2d(x, LAM_HW(3), LAM_HW(2), LAM_HW(1), false, true), "avg_pool2d", dev);
-        lam_scope_end();
-    }
-}
-
 /* ---- dropout ------------------------------------------------------------------------------ */
 
 static void test_dropout(void **state) {
@@ -375,7 +273,6 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d_reference),  cmocka_unit_test(test_pool2d_reference),
         cmocka_unit_test(test_adaptive_and_pad_reference), cmocka_unit_test(test_batch_norm_reference),
-        cmocka_unit_test(test_gradcheck),         cmocka_unit_test(test_f16),
         cmocka_unit_test(test_dropout),           cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,8 +2,10 @@
  * X(name, kind, arity, backend entry). The op harness (tests/ops) checks that each op of this
  * list and of the op table has a case; a new op family adds its rows here.
  *   kinds: REDUCE, ROWS (softmax family), GEMM, SELECT, LOSS (composed of other ops),
- *          VIEW (a new handle on the same storage), COPY
- *   entries: the lam_backend_ops entry the op runs on (none for views and composites) */
+ *          VIEW (a new handle on the same storage), COPY, WINDOW (sliding windows over
+ *          NCHW planes), NORM (per-channel statistics), RANDOM (Philox draws)
+ *   entries: the lam_backend_ops entry the op runs on (none for views and composites;
+ *            kernel: the direct kernels of src/backend/kernels.h) */
 #ifndef LAM_OPS_OP_LIST_H
 #define LAM_OPS_OP_LIST_H
 
@@ -38,6 +40,17 @@
     X(contiguous, COPY, 1, copy)                                                           \
     X(clone, COPY, 1, copy)                                                                \
     X(to, COPY, 1, copy)                                                                   \
-    X(to_dtype, COPY, 1, copy)
+    X(to_dtype, COPY, 1, copy)                                                             \
+    LAM_CNN_OPS(X)
+
+/* Convolutional networks (src/ops/conv.c, pool.c, batch_norm.c, dropout.c, pad.c). */
+#define LAM_CNN_OPS(X)                                                                     \
+    X(conv2d, WINDOW, 3, kernel) /* im2col / col2im kernels around gemm */                 \
+    X(max_pool2d, WINDOW, 1, kernel)                                                       \
+    X(avg_pool2d, WINDOW, 1, kernel)                                                       \
+    X(adaptive_avg_pool2d, WINDOW, 1, kernel)                                              \
+    X(batch_norm, NORM, 5, kernel)                                                         \
+    X(dropout, RANDOM, 1, kernel)                                                          \
+    X(pad, COPY, 1, copy)
 
 #endif
