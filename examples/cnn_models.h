@@ -7,8 +7,9 @@
  *                 at 16, 32 (stride 2) and 64 (stride 2) channels, global average pooling and
  *                 a Linear head; 77,754 parameters for 1-channel images, 10 classes
  *
- * Both take (N, 1, 28, 28) images. Their PyTorch twins (same names, so state_dicts load both
- * ways) are in bench/twin_lenet.py and tests/reference/make_resnet_reference.py. */
+ * Both take (N, 1, 28, 28) images; lenet_make and resnet_make take other shapes. Their
+ * PyTorch twins (same names, so state_dicts load both ways) are in bench/twin_train.py and
+ * tests/reference/make_resnet_reference.py. */
 #ifndef LAMINA_EXAMPLES_CNN_MODELS_H
 #define LAMINA_EXAMPLES_CNN_MODELS_H
 
@@ -16,11 +17,16 @@
 #include <math.h>
 #include <stdio.h>
 
-static inline lam_module *lenet_new(void) {
-    return lam_nn_sequential(10, lam_nn_conv2d(1, 32, 3, 1, 1, 1, 1, true), lam_nn_relu(), lam_nn_max_pool2d(2, 0, 0),
-                             lam_nn_conv2d(32, 64, 3, 1, 1, 1, 1, true), lam_nn_relu(), lam_nn_max_pool2d(2, 0, 0),
-                             lam_nn_flatten(), lam_nn_linear(64 * 7 * 7, 128), lam_nn_relu(), lam_nn_linear(128, 10));
+/* For (N, channels, height, width) images and `classes` outputs; two poolings halve the
+ * planes twice, so the first Linear takes 64 (height / 4) (width / 4) features. */
+static inline lam_module *lenet_make(int64_t channels, int64_t height, int64_t width, int64_t classes) {
+    return lam_nn_sequential(10, lam_nn_conv2d(channels, 32, 3, 1, 1, 1, 1, true), lam_nn_relu(),
+                             lam_nn_max_pool2d(2, 0, 0), lam_nn_conv2d(32, 64, 3, 1, 1, 1, 1, true), lam_nn_relu(),
+                             lam_nn_max_pool2d(2, 0, 0), lam_nn_flatten(),
+                             lam_nn_linear(64 * (height / 4) * (width / 4), 128), lam_nn_relu(), lam_nn_linear(128, classes));
 }
+
+static inline lam_module *lenet_new(void) { return lenet_make(1, 28, 28, 10); }
 
 /* ---- ResNet ------------------------------------------------------------------------------- */
 
@@ -67,22 +73,25 @@ static inline lam_tensor *resnet_forward(lam_module *m, lam_tensor *x) {
 
 static const lam_module_class RESNET = {.name = "ResNet", .state_size = sizeof(resnet), .forward = resnet_forward};
 
-static inline lam_module *resnet_new(void) {
+/* For images of any size with `channels` channels (global pooling makes it size-free). */
+static inline lam_module *resnet_make(int64_t channels, int64_t classes) {
     lam_module *m = lam_module_new(&RESNET);
     if (!m) return NULL;
     resnet *r = lam_self(m);
-    r->stem = lam_add_module(m, "stem", lam_nn_sequential(3, lam_nn_conv2d(1, 16, 3, 1, 1, 1, 1, false),
+    r->stem = lam_add_module(m, "stem", lam_nn_sequential(3, lam_nn_conv2d(channels, 16, 3, 1, 1, 1, 1, false),
                                                           lam_nn_batch_norm2d(16), lam_nn_relu()));
     r->stages = lam_add_module(m, "stages", lam_nn_sequential(3, basic_block_new(16, 16, 1), basic_block_new(16, 32, 2),
                                                               basic_block_new(32, 64, 2)));
     r->pool = lam_add_module(m, "pool", lam_nn_adaptive_avg_pool2d(LAM_HW(1)));
-    r->fc = lam_add_module(m, "fc", lam_nn_linear(64, 10));
+    r->fc = lam_add_module(m, "fc", lam_nn_linear(64, classes));
     if (!r->stem || !r->stages || !r->pool || !r->fc) {
         lam_module_free(m);
         return NULL;
     }
     return m;
 }
+
+static inline lam_module *resnet_new(void) { return resnet_make(1, 10); }
 
 /* ---- the examples' demonstration: memorize one random batch ------------------------------ */
 

@@ -205,6 +205,7 @@ static int build(const train_options *o, const train_model *model, lam_dataset *
     lam_manual_seed(o->seed);
     t->net = model->make(&in);
     if (!t->net || lam_module_to(t->net, dev) != LAM_OK) return fail("model");
+    if (o->save_init && lam_save(t->net, o->save_init) != LAM_OK) return fail(o->save_init);
     if (!(t->opt = make_optimizer(o, t->net))) return fail("optimizer");
     if (make_schedule(o, t, lam_dataset_batches(train, o->batch)) != LAM_OK) return fail("schedule");
     if (o->resume && lam_checkpoint_load(o->resume, t->net, t->opt) != LAM_OK) return fail(o->resume);

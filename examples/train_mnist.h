@@ -11,6 +11,7 @@
 
 typedef struct {
     const char *device, *model, *data, *save, *resume, *csv, *svg;
+    const char *save_init;        /* the model's state_dict before training (for a twin) */
     const char *optim;            /* sgd | adam | adamw */
     const char *schedule;         /* none | step | cosine | onecycle */
     const char *decay;            /* all | weights (minGPT's rule) */

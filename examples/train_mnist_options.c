@@ -16,7 +16,7 @@ static void usage(FILE *f) {
                "                   [--decay all|weights] [--schedule none|step|cosine|onecycle]\n"
                "                   [--schedule-epochs N] [--step-size N] [--gamma F] [--clip F] [--seed N]\n"
                "                   [--data DIR] [--limit N] [--save PATH] [--resume PATH] [--csv PATH]\n"
-               "                   [--svg PATH] [--min-test-acc F]\n",
+               "                   [--svg PATH] [--min-test-acc F] [--save-init PATH]\n",
             train_model_names());
 }
 
@@ -80,6 +80,7 @@ int train_parse(int argc, char **argv, train_options *o) {
         else if (!strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "--data")) o->data = v;
         else if (!strcmp(a, "--save")) o->save = v;
+        else if (!strcmp(a, "--save-init")) o->save_init = v;
         else if (!strcmp(a, "--resume")) o->resume = v;
         else if (!strcmp(a, "--csv")) o->csv = v;
         else if (!strcmp(a, "--svg")) o->svg = v;

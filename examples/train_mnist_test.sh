@@ -9,7 +9,7 @@
 #                when /usr/share/datasets/fashion-mnist is missing)
 #   agreement    one epoch on cpu and on the default device (when it is OpenCL) agree to 1e-3
 #   bad_input    missing/corrupt data, unknown device, another model's or optimizer's
-#                checkpoint, a model not built yet, a schedule run past its end: a message
+#                checkpoint, a schedule run past its end: a message
 #                on stderr, a non-zero exit, and no file overwritten
 set -u
 case_name=$1 exe=$2 work=$3 data=$4
@@ -91,7 +91,6 @@ bad_input)
     expect_fail "unknown device" --device opencl:99:99 --data "$data"
     expect_fail "bad option" --device cpu --epochs many
     expect_fail "unknown schedule" --device cpu --schedule sometimes
-    expect_fail "a model not built yet" --device cpu --model resnet
     expect_fail "one-cycle past its end" --device cpu --schedule onecycle --schedule-epochs 2 --epochs 3
     "$exe" --device cpu --model linear --epochs 1 --limit 200 --data "$data" --save lin >/dev/null || fail "linear run"
     expect_fail "another model's checkpoint" "${common[@]}" --resume lin

@@ -8,8 +8,8 @@
 
 #define F32(view) ((float *)(view).buf + (view).offset)
 
-/* Element m of channel c in (N, C, HW). */
-static inline int64_t bn_at(int64_t m, int64_t c, int64_t C, int64_t HW) { return ((m / HW) * C + c) * HW + m % HW; }
+/* The HW values of channel c of image n in (N, C, HW). */
+#define PLANE(p, n, c) ((p) + ((n) * C + (c)) * HW)
 
 /* views stats (3, C), x, rmean, rvar; ints N, C, HW, training; float eps */
 lam_status lam_host_k_bn_stats(const lam_kernel_args *a) {
@@ -27,11 +27,16 @@ lam_status lam_host_k_bn_stats(const lam_kernel_args *a) {
             continue;
         }
         double s = 0, q = 0;
-        for (int64_t m = 0; m < M; ++m) s += x[bn_at(m, c, C, HW)];
+        for (int64_t n = 0; n < N; ++n) {
+            const float *xp = PLANE(x, n, c);
+#pragma omp simd reduction(+ : s)
+            for (int64_t k = 0; k < HW; ++k) s += xp[k];
+        }
         const double mean = s / (double)M;
-        for (int64_t m = 0; m < M; ++m) {
-            double d = x[bn_at(m, c, C, HW)] - mean;
-            q += d * d;
+        for (int64_t n = 0; n < N; ++n) {
+            const float *xp = PLANE(x, n, c);
+#pragma omp simd reduction(+ : q)
+            for (int64_t k = 0; k < HW; ++k) q += (xp[k] - mean) * (xp[k] - mean);
         }
         stats[c] = (float)mean;
         stats[C + c] = (float)(1.0 / sqrt(q / (double)M + eps));
@@ -76,18 +81,21 @@ lam_status lam_host_k_bn_apply(const lam_kernel_args *a) {
 lam_status lam_host_k_bn_backward_reduce(const lam_kernel_args *a) {
     float *sums = F32(a->v[0]);
     const float *g = F32(a->v[1]), *x = F32(a->v[2]), *stats = F32(a->v[3]);
-    const int64_t N = a->i[0], C = a->i[1], HW = a->i[2], M = N * HW;
-#pragma omp parallel for if (M * C > LAM_HOST_PAR_MIN / 4)
+    const int64_t N = a->i[0], C = a->i[1], HW = a->i[2];
+#pragma omp parallel for if (N * HW * C > LAM_HOST_PAR_MIN / 4)
     for (int64_t c = 0; c < C; ++c) {
         const double mean = stats[c], invstd = stats[C + c];
         double sg = 0, sgx = 0;
-        for (int64_t m = 0; m < M; ++m) {
-            int64_t at = bn_at(m, c, C, HW);
-            sg += g[at];
-            sgx += g[at] * (x[at] - mean) * invstd;
+        for (int64_t n = 0; n < N; ++n) {
+            const float *gp = PLANE(g, n, c), *xp = PLANE(x, n, c);
+#pragma omp simd reduction(+ : sg, sgx)
+            for (int64_t k = 0; k < HW; ++k) {
+                sg += gp[k];
+                sgx += gp[k] * (xp[k] - mean);
+            }
         }
         sums[c] = (float)sg;
-        sums[C + c] = (float)sgx;
+        sums[C + c] = (float)(sgx * invstd);
     }
     return LAM_OK;
 }

@@ -9,22 +9,24 @@
 
 #define F32(view) ((float *)(view).buf + (view).offset)
 
-/* One output row of one col row: dst[ow] = src[ow sw - pw + j dw], 0 outside [0, W). */
-static void im2col_row(float *dst, const float *src, const lam_window *g, int64_t j) {
-    int64_t shift = j * g->dw - g->pw;
-    if (g->sw == 1) {   /* one contiguous run between zero borders */
-        int64_t lo = shift < 0 ? -shift : 0, hi = g->w - shift < g->ow ? g->w - shift : g->ow;
-        if (hi < lo) hi = lo;
-        if (lo > g->ow) lo = hi = g->ow;
-        memset(dst, 0, (size_t)lo * sizeof *dst);
-        if (hi > lo) memcpy(dst + lo, src + lo + shift, (size_t)(hi - lo) * sizeof *dst);
-        memset(dst + hi, 0, (size_t)(g->ow - hi) * sizeof *dst);
-        return;
-    }
-    for (int64_t ow = 0; ow < g->ow; ++ow) {
-        int64_t c = ow * g->sw + shift;
-        dst[ow] = c >= 0 && c < g->w ? src[c] : 0.0f;
-    }
+/* The outputs [*lo, *hi) of a row whose tap lands inside the input: 0 <= o s + shift < in. */
+static void inside(int64_t shift, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+    *lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
+    *hi = in - shift <= 0 ? 0 : (in - shift - 1) / s + 1;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* One output row of one col row: dst[ow] = src[ow sw + shift], 0 outside the input. */
+static void im2col_row(float *dst, const float *src, const lam_window *g, int64_t shift) {
+    int64_t lo, hi;
+    inside(shift, g->sw, g->w, g->ow, &lo, &hi);
+    for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = 0.0f;   /* plain loops: rows are short */
+    if (g->sw == 1)
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow + shift];
+    else
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g->sw + shift];
+    for (int64_t ow = hi; ow < g->ow; ++ow) dst[ow] = 0.0f;
 }
 
 static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
@@ -36,15 +38,16 @@ static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
         int64_t r = u / images, img = u % images, c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
         const float *plane = x + (img * C + c) * g->h * g->w;
         float *dst = col + r * cols + img * ohw;
-        for (int64_t oh = 0; oh < g->oh; ++oh) {
-            int64_t y = oh * g->sh - g->ph + i * g->dh;
-            if (y < 0 || y >= g->h) memset(dst + oh * g->ow, 0, (size_t)g->ow * sizeof *dst);
-            else im2col_row(dst + oh * g->ow, plane + y * g->w, g, j);
-        }
+        int64_t lo, hi;
+        inside(i * g->dh - g->ph, g->sh, g->h, g->oh, &lo, &hi);
+        memset(dst, 0, (size_t)(lo * g->ow) * sizeof *dst);
+        for (int64_t oh = lo; oh < hi; ++oh)
+            im2col_row(dst + oh * g->ow, plane + (oh * g->sh - g->ph + i * g->dh) * g->w, g, j * g->dw - g->pw);
+        memset(dst + hi * g->ow, 0, (size_t)((g->oh - hi) * g->ow) * sizeof *dst);
     }
 }
 
-/* dx plane (img, c) = the taps of dcol scattered back, in (i, j, oh, ow) order. */
+/* dx plane (img, c) = the taps of dcol added back, in (i, j, oh, ow) order. */
 static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
     float *dx = F32(a->v[0]);
     const float *dcol = F32(a->v[1]);
@@ -54,18 +57,23 @@ static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
         int64_t img = pl / C, c = pl % C;
         float *out = dx + pl * g->h * g->w;
         memset(out, 0, (size_t)(g->h * g->w) * sizeof *out);
-        for (int64_t i = 0; i < g->kh; ++i)
+        for (int64_t i = 0; i < g->kh; ++i) {
+            int64_t r0, r1;
+            inside(i * g->dh - g->ph, g->sh, g->h, g->oh, &r0, &r1);
             for (int64_t j = 0; j < g->kw; ++j) {
+                int64_t shift = j * g->dw - g->pw, c0, c1;
+                inside(shift, g->sw, g->w, g->ow, &c0, &c1);
                 const float *src = dcol + ((c * g->kh + i) * g->kw + j) * cols + img * ohw;
-                for (int64_t oh = 0; oh < g->oh; ++oh) {
-                    int64_t y = oh * g->sh - g->ph + i * g->dh;
-                    if (y < 0 || y >= g->h) continue;
-                    for (int64_t ow = 0; ow < g->ow; ++ow) {
-                        int64_t xw = ow * g->sw - g->pw + j * g->dw;
-                        if (xw >= 0 && xw < g->w) out[y * g->w + xw] += src[oh * g->ow + ow];
-                    }
+                for (int64_t oh = r0; oh < r1; ++oh) {
+                    float *row = out + (oh * g->sh - g->ph + i * g->dh) * g->w + shift;
+                    const float *in = src + oh * g->ow;
+                    if (g->sw == 1)
+                        for (int64_t ow = c0; ow < c1; ++ow) row[ow] += in[ow];
+                    else
+                        for (int64_t ow = c0; ow < c1; ++ow) row[ow * g->sw] += in[ow];
                 }
             }
+        }
     }
 }
 

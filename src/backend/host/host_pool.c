@@ -14,28 +14,56 @@ static void zero(const lam_view *v, int64_t at, int64_t count) {
     memset((char *)v->buf + at * (int64_t)lam_dtype_size(v->dtype), 0, (size_t)count * lam_dtype_size(v->dtype));
 }
 
-/* One plane of max pooling: the largest tap of each window and its position (the first tap
- * inside the input when all are -inf; NaN wins). ld reads x at an element index. */
-#define MAX_POOL_PLANE(LOAD, STORE)                                                            \
-    for (int64_t oh = 0; oh < g.oh; ++oh)                                                      \
-        for (int64_t ow = 0; ow < g.ow; ++ow) {                                                \
-            float best = -INFINITY;                                                            \
-            int64_t at = -1;                                                                   \
-            for (int64_t i = 0; i < g.kh; ++i) {                                               \
-                int64_t r = oh * g.sh - g.ph + i * g.dh;                                       \
-                if (r < 0 || r >= g.h) continue;                                               \
-                for (int64_t j = 0; j < g.kw; ++j) {                                           \
-                    int64_t c = ow * g.sw - g.pw + j * g.dw;                                   \
-                    if (c < 0 || c >= g.w) continue;                                           \
-                    float v = LOAD(r * g.w + c);                                               \
-                    bool take = v > best || v != v || at < 0; /* branch-free: cmov */          \
-                    best = take ? v : best;                                                    \
-                    at = take ? r * g.w + c : at;                                              \
-                }                                                                              \
-            }                                                                                  \
-            STORE(oh * g.ow + ow, best);                                                       \
-            ip[oh * g.ow + ow] = at;                                                           \
+/* One plane of f32 max pooling: each output keeps the largest tap (NaN wins) and its
+ * position, the first tap inside the input when all are -inf. Windows wholly inside the
+ * input (most of them) skip the bounds checks; the selects are branch-free (bitwise ors). */
+static void max_plane_f32(const float *restrict x, float *restrict y, int64_t *restrict idx, const lam_window *g) {
+    for (int64_t oh = 0; oh < g->oh; ++oh)
+        for (int64_t ow = 0; ow < g->ow; ++ow) {
+            const int64_t r0 = oh * g->sh - g->ph, c0 = ow * g->sw - g->pw;
+            const bool interior = r0 >= 0 && c0 >= 0 && r0 + (g->kh - 1) * g->dh < g->h && c0 + (g->kw - 1) * g->dw < g->w;
+            float best = -INFINITY;
+            int64_t at = -1;
+            for (int64_t i = 0; i < g->kh; ++i) {
+                const int64_t r = r0 + i * g->dh;
+                if (!interior && (r < 0 || r >= g->h)) continue;
+                for (int64_t j = 0; j < g->kw; ++j) {
+                    const int64_t c = c0 + j * g->dw;
+                    if (!interior && (c < 0 || c >= g->w)) continue;
+                    const float v = x[r * g->w + c];
+                    const int take = (v > best) | (v != v) | (at < 0);
+                    best = take ? v : best;
+                    at = take ? r * g->w + c : at;
+                }
+            }
+            y[oh * g->ow + ow] = best;
+            idx[oh * g->ow + ow] = at;
         }
+}
+
+/* The same for any float storage, one output at a time. */
+static void max_plane_any(const lam_view *x, int64_t in, const lam_view *y, int64_t out, int64_t *idx,
+                          const lam_window *g) {
+    for (int64_t oh = 0; oh < g->oh; ++oh)
+        for (int64_t ow = 0; ow < g->ow; ++ow) {
+            float best = -INFINITY;
+            int64_t at = -1;
+            for (int64_t i = 0; i < g->kh; ++i) {
+                int64_t r = oh * g->sh - g->ph + i * g->dh;
+                for (int64_t j = 0; r >= 0 && r < g->h && j < g->kw; ++j) {
+                    int64_t c = ow * g->sw - g->pw + j * g->dw;
+                    if (c < 0 || c >= g->w) continue;
+                    float v = lam_host_ld(x, in + r * g->w + c);
+                    if (v > best || v != v || at < 0) {
+                        best = v;
+                        at = r * g->w + c;
+                    }
+                }
+            }
+            lam_host_st(y, out + oh * g->ow + ow, best);
+            idx[oh * g->ow + ow] = at;
+        }
+}
 
 /* views y, idx (i64), x; window */
 lam_status lam_host_k_max_pool(const lam_kernel_args *a) {
@@ -47,17 +75,8 @@ lam_status lam_host_k_max_pool(const lam_kernel_args *a) {
     for (int64_t pl = 0; pl < planes; ++pl) {
         const int64_t in = x->offset + pl * g.h * g.w, out = y->offset + pl * outs;
         int64_t *ip = (int64_t *)a->v[1].buf + a->v[1].offset + pl * outs;
-        if (f32) {
-            const float *xp = (const float *)x->buf + in;
-            float *yp = (float *)y->buf + out;
-#define LD_F32(k) xp[k]
-#define ST_F32(k, v) (yp[k] = (v))
-            MAX_POOL_PLANE(LD_F32, ST_F32)
-        } else {
-#define LD_ANY(k) lam_host_ld(x, in + (k))
-#define ST_ANY(k, v) lam_host_st(y, out + (k), (v))
-            MAX_POOL_PLANE(LD_ANY, ST_ANY)
-        }
+        if (f32) max_plane_f32((const float *)x->buf + in, (float *)y->buf + out, ip, &g);
+        else max_plane_any(x, in, y, out, ip, &g);
     }
     return LAM_OK;
 }
