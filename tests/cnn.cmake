@@ -7,7 +7,8 @@ foreach(name cnn_ops cnn_modules)
     target_include_directories(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/examples)
     target_compile_options(test_${name} PRIVATE -Wshadow -Wstrict-prototypes)
     target_compile_definitions(test_${name} PRIVATE LAMINA_TEST_REFERENCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}/reference"
-                               LAMINA_TEST_TMP_DIR="${CMAKE_CURRENT_BINARY_DIR}")
+                               LAMINA_TEST_TMP_DIR="${CMAKE_CURRENT_BINARY_DIR}"
+                               LAMINA_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/data")
     target_link_libraries(test_${name} PRIVATE cjson)
   endif()
 endforeach()

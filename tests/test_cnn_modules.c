@@ -1,6 +1,7 @@
 /* The convolutional-network modules: PyTorch's parameters, buffers, inits and reprs, lazy
  * convolutions, BatchNorm's modes, the ResNet's state_dict both ways against its PyTorch
- * twin (tests/reference/make_resnet_reference.py) and its allocations in steady state. */
+ * twin (tests/reference/make_resnet_reference.py), its allocations in steady state, and a
+ * few training steps of LeNet and the ResNet: the loss falls, every device agrees with cpu. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>
@@ -293,6 +294,62 @@ static void test_resnet_allocations(void **state) {
     }
 }
 
+/* ---- training: the loss falls, and every device takes the steps cpu takes ----------------- */
+
+/* Per-step losses of `steps` steps of net (built on dev from seed 0) on two batches of 16 digits. */
+static void losses(bool res, lam_device *dev, lam_dataset *data, int steps, double *out) {
+    lam_manual_seed(0);
+    lam_set_default_device(dev);
+    lam_module *net = res ? resnet_new() : lenet_new();
+    lam_set_default_device(lam_device_get("cpu"));
+    lam_optim *opt = res ? lam_sgd(net, (lam_sgd_options){.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f})
+                         : lam_adam(net, (lam_adam_options){.lr = 1e-3f});
+    assert_non_null(opt);
+    for (int s = 0; s < steps; ++s) {
+        lam_scope_begin();
+        lam_tensor *x, *y;
+        assert_ok(lam_dataset_batch(data, s % 2, 16, dev, &x, &y));
+        lam_optim_zero_grad(opt);
+        lam_tensor *loss = lam_cross_entropy(lam_forward(net, x), y);
+        assert_ok(lam_backward(loss));
+        assert_ok(lam_optim_step(opt));
+        out[s] = lam_item(loss);
+        lam_scope_end();
+    }
+    lam_optim_free(opt);
+    lam_module_free(net);
+}
+
+static void test_training_agreement(void **state) {
+    (void)state;
+    lam_dataset *data = lam_dataset_load_dir(LAMINA_TEST_DATA_DIR, "train");
+    assert_non_null(data);
+    assert_ok(lam_dataset_limit(data, 32));
+    float mean = 0.1307f, std = 0.3081f;
+    assert_ok(lam_dataset_normalize(data, &mean, &std, 1));
+    assert_ok(lam_dataset_set_image_batches(data, true));
+    enum { STEPS = 4 };
+    for (int m = 0; m < 2; ++m) {
+        double ref[STEPS], got[STEPS];
+        losses(m == 1, lam_device_get("cpu"), data, STEPS, ref);
+        /* two batches in turn: the loss on each falls from its first visit to its last */
+        if (!(ref[STEPS - 2] < ref[0] && ref[STEPS - 1] < ref[1]))
+            fail_msg("%s: the loss did not fall: %.4f %.4f ... %.4f %.4f", m ? "ResNet" : "LeNet", ref[0], ref[1],
+                     ref[STEPS - 2], ref[STEPS - 1]);
+        for (int d = 0; d < ndevs; ++d) {
+            if (devs[d] == lam_device_get("cpu")) continue;
+            losses(m == 1, devs[d], data, STEPS, got);
+            for (int s = 0; s < STEPS; ++s)
+                if (!(fabs(got[s] - ref[s]) <= 1e-4 * fabs(ref[s])))
+                    fail_msg("%s step %d on %s: loss %.8f, cpu %.8f", m ? "ResNet" : "LeNet", s + 1,
+                             lam_device_spec(devs[d]), got[s], ref[s]);
+            printf("  %s, %d steps: losses %.6f .. %.6f on cpu and %s agree to 1e-4\n", m ? "ResNet" : "LeNet", STEPS,
+                   ref[0], ref[STEPS - 1], lam_device_spec(devs[d]));
+        }
+    }
+    lam_dataset_free(data);
+}
+
 static int setup(void **state) {
     (void)state;
     ndevs = tu_devices(devs, TU_MAX_DEVICES);
@@ -304,7 +361,7 @@ int main(void) {
         cmocka_unit_test(test_reprs),           cmocka_unit_test(test_conv_module),
         cmocka_unit_test(test_lazy_conv),       cmocka_unit_test(test_batch_norm_modes),
         cmocka_unit_test(test_dropout_module),  cmocka_unit_test(test_resnet_state_dicts),
-        cmocka_unit_test(test_resnet_allocations),
+        cmocka_unit_test(test_resnet_allocations), cmocka_unit_test(test_training_agreement),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

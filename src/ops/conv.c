@@ -48,17 +48,17 @@ static lam_view view_at(const lam_tensor *t, int64_t offset) {
     return v;
 }
 
-/* col <- the windows of images [n0, n0 + nc) of x. */
+/* col <- the windows of images [n0, n0 + nc) of x: one work-item per row of col. */
 static lam_status im2col(const conv_plan *p, lam_tensor *col, lam_tensor *x, int64_t n0, int64_t nc) {
-    lam_kernel_args a = {.work = p->k * nc * ohw(p), .v = {lam_view_of(col), view_at(x, n0 * p->c * p->win.h * p->win.w)}};
+    lam_kernel_args a = {.work = p->k * nc * p->win.oh, .v = {lam_view_of(col), view_at(x, n0 * p->c * p->win.h * p->win.w)}};
     window_ints(p, nc, &a);
     return lam_run_kernel("lam_conv2d", p->dev, LAM_K_IM2COL, &a);
 }
 
-/* dx[n0, n0 + nc) <- the gathered taps of dcol. */
+/* dx[n0, n0 + nc) <- the gathered taps of dcol: one work-item per input row. */
 static lam_status col2im(const conv_plan *p, lam_tensor *dx, lam_tensor *dcol, int64_t n0, int64_t nc) {
     int64_t plane = p->c * p->win.h * p->win.w;
-    lam_kernel_args a = {.work = nc * plane, .v = {view_at(dx, n0 * plane), lam_view_of(dcol)}};
+    lam_kernel_args a = {.work = nc * p->c * p->win.h, .v = {view_at(dx, n0 * plane), lam_view_of(dcol)}};
     window_ints(p, nc, &a);
     return lam_run_kernel("lam_conv2d_backward", p->dev, LAM_K_COL2IM, &a);
 }

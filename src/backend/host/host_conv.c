@@ -77,11 +77,12 @@ static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
     }
 }
 
-/* Per-element versions for f16 storage: the maths of cl/conv.cl, element by element. */
+/* Per-element versions for f16 storage: the maths of cl/conv.cl, element by element (the
+ * kernel's work count is in rows; these count elements from the geometry). */
 static void im2col_any(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
     const lam_view *col = &a->v[0], *x = &a->v[1];
-    const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw;
-    for (int64_t e = 0; e < a->work; ++e) {
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw, n = C * taps * cols;
+    for (int64_t e = 0; e < n; ++e) {
         int64_t r = e / cols, q = e % cols, img = q / ohw, oh = (q % ohw) / g->ow, ow = q % g->ow;
         int64_t c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
         int64_t y = oh * g->sh - g->ph + i * g->dh, xw = ow * g->sw - g->pw + j * g->dw;
@@ -92,8 +93,8 @@ static void im2col_any(const lam_kernel_args *a, const lam_window *g, int64_t C,
 
 static void col2im_any(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
     const lam_view *dx = &a->v[0], *dcol = &a->v[1];
-    const int64_t ohw = g->oh * g->ow, cols = images * ohw;
-    for (int64_t e = 0; e < a->work; ++e) {
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw, n = images * C * g->h * g->w;
+    for (int64_t e = 0; e < n; ++e) {
         int64_t xw = e % g->w, y = (e / g->w) % g->h, c = (e / (g->w * g->h)) % C, img = e / (g->w * g->h * C);
         float s = 0.0f;
         for (int64_t i = 0; i < g->kh; ++i) {
