@@ -2,7 +2,8 @@
 # Fault-injection stage (a ctest test, `fault_injection`): builds the library with
 # LAMINA_FAULT_INJECTION, ASan and UBSan into $1 (default build-fault/), then sweeps a failing
 # allocation / OpenCL call over every point of 3 MLP training steps (tests/test_fault.c):
-# every point on cpu, every LAMINA_FAULT_STRIDE-th (default 3) on the first OpenCL device.
+# every point on cpu, every LAMINA_FAULT_STRIDE-th (default 3) on the first OpenCL device;
+# then over an even sample of the points of 3 ResNet steps (LAMINA_FAULT_RESNET_POINTS, 16).
 # Budget: 8 minutes on 2 cores (build ~2 min, cpu ~1 min, POCL ~2 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."

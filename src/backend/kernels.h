@@ -5,9 +5,10 @@
  * X(NAME, name, file, views, ints, floats, group): the OpenCL kernel lam_k_<name> in
  * cl/<file> takes, in order, (buffer, offset) for each view, the ints as long, the floats,
  * then the work count as a long, and checks its own bounds; group > 0 runs one work-group of
- * that size per unit of work (the kernel reads get_group_id) instead of one work-item. The
- * host runs lam_host_k_<name>(args) (src/backend/host/). Views are contiguous; the program is
- * built for the dtype of view 0. */
+ * that size, or the device's largest if smaller, per unit of work (the kernel reads
+ * get_group_id and get_local_size) instead of one work-item. The host runs
+ * lam_host_k_<name>(args) (src/backend/host/). Views are contiguous; the program is built for
+ * the dtype of view 0. */
 #ifndef LAM_BACKEND_KERNELS_H
 #define LAM_BACKEND_KERNELS_H
 
