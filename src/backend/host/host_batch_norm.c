@@ -18,7 +18,7 @@ lam_status lam_host_k_bn_stats(const lam_kernel_args *a) {
     const int64_t N = a->i[0], C = a->i[1], HW = a->i[2], M = N * HW;
     const bool training = a->i[3] != 0;
     const float eps = a->f[0];
-#pragma omp parallel for if (M * C > LAM_HOST_PAR_MIN / 4)
+#pragma omp parallel for if (M * C > LAM_HOST_PAR_MIN)
     for (int64_t c = 0; c < C; ++c) {
         if (!training) {
             stats[c] = rm[c];
@@ -82,7 +82,7 @@ lam_status lam_host_k_bn_backward_reduce(const lam_kernel_args *a) {
     float *sums = F32(a->v[0]);
     const float *g = F32(a->v[1]), *x = F32(a->v[2]), *stats = F32(a->v[3]);
     const int64_t N = a->i[0], C = a->i[1], HW = a->i[2];
-#pragma omp parallel for if (N * HW * C > LAM_HOST_PAR_MIN / 4)
+#pragma omp parallel for if (N * HW * C > LAM_HOST_PAR_MIN)
     for (int64_t c = 0; c < C; ++c) {
         const double mean = stats[c], invstd = stats[C + c];
         double sg = 0, sgx = 0;
