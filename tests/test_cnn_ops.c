@@ -163,6 +163,31 @@ static void test_batch_norm_reference(void **state) {
     }
 }
 
+/* ---- max pooling's edge cases: NaN wins, an all -inf window takes its first tap ---------- */
+
+static void test_max_pool_nan(void **state) {
+    (void)state;
+    const float x[16] = {1, NAN, 5, 2, 3, 0, -INFINITY, -INFINITY, 7, 7, 4, NAN, 6, 7, NAN, 9};
+    for (int d = 0; d < ndevs; ++d) {
+        lam_scope_begin();
+        lam_tensor *t = lam_requires_grad(lam_from_data(x, LAM_F32, LAM_SHAPE(1, 1, 4, 4), devs[d]), true);
+        lam_tensor *y = lam_max_pool2d(t, LAM_HW(2), LAM_HW(2), LAM_HW(0), LAM_HW(1), false);
+        float got[4];
+        assert_ok(lam_read(y, got, sizeof got));
+        /* windows: {1, NaN, 3, 0} -> NaN; {5, 2, -inf, -inf} -> 5; {7, 7, 6, 7} -> the first 7;
+         * {4, NaN, NaN, 9} -> the last NaN (PyTorch replaces on every NaN) */
+        assert_true(isnan(got[0]) && got[1] == 5 && got[2] == 7 && isnan(got[3]));
+        assert_ok(lam_backward_with(y, lam_ones(LAM_SHAPE(1, 1, 2, 2), devs[d])));
+        float g[16];
+        assert_ok(lam_read(lam_grad(t), g, sizeof g));
+        const float want[16] = {0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0};
+        if (memcmp(g, want, sizeof g)) fail_msg("max_pool2d on %s: the gradient went to the wrong taps", lam_device_spec(devs[d]));
+        lam_tensor *all_inf = lam_full(-INFINITY, LAM_SHAPE(1, 1, 2, 2), devs[d]);
+        assert_true(lam_item(lam_max_pool2d(all_inf, LAM_HW(2), LAM_HW(2), LAM_HW(0), LAM_HW(1), false)) == -INFINITY);
+        lam_scope_end();
+    }
+}
+
 /* ---- dropout ------------------------------------------------------------------------------ */
 
 static void test_dropout(void **state) {
@@ -273,7 +298,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d_reference),  cmocka_unit_test(test_pool2d_reference),
         cmocka_unit_test(test_adaptive_and_pad_reference), cmocka_unit_test(test_batch_norm_reference),
-        cmocka_unit_test(test_dropout),           cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_max_pool_nan),      cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,30 +14,58 @@ static void zero(const lam_view *v, int64_t at, int64_t count) {
     memset((char *)v->buf + at * (int64_t)lam_dtype_size(v->dtype), 0, (size_t)count * lam_dtype_size(v->dtype));
 }
 
-/* One plane of f32 max pooling: each output keeps the largest tap (NaN wins) and its
- * position, the first tap inside the input when all are -inf. Windows wholly inside the
- * input (most of them) skip the bounds checks; the selects are branch-free (bitwise ors). */
+/* The outputs [*lo, *hi) of a row whose tap lands inside the input: 0 <= o s + shift < in. */
+static void inside(int64_t shift, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+    *lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
+    *hi = in - shift <= 0 ? 0 : (in - shift - 1) / s + 1;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* One tap over a block of outputs: best and at take row[o sw] where it is larger, NaN, or the
+ * first tap inside the input. 32-bit lanes and masks, so it vectorizes on any x86-64;
+ * always inlined, so a constant sw gives plain loads. */
+static inline __attribute__((always_inline)) void max_tap(const float *restrict row, float *restrict best,
+                                                          int32_t *restrict at, int64_t lo, int64_t hi, int64_t sw,
+                                                          int32_t base) {
+    for (int64_t o = lo; o < hi; ++o) {
+        const float v = row[o * sw], b = best[o];
+        const int32_t a = at[o], take = -((v > b) | (v != v) | (a < 0));
+        best[o] = take ? v : b;
+        at[o] = (take & (base + (int32_t)(o * sw))) | (~take & a);
+    }
+}
+
+/* One plane of f32 max pooling (planes under 2^31 elements), blocks of outputs of one row at
+ * a time, tap by tap: each output keeps its largest tap (NaN wins) and the tap's position. */
 static void max_plane_f32(const float *restrict x, float *restrict y, int64_t *restrict idx, const lam_window *g) {
+    enum { BLOCK = 64 };
+    float best[BLOCK];
+    int32_t at[BLOCK];
     for (int64_t oh = 0; oh < g->oh; ++oh)
-        for (int64_t ow = 0; ow < g->ow; ++ow) {
-            const int64_t r0 = oh * g->sh - g->ph, c0 = ow * g->sw - g->pw;
-            const bool interior = r0 >= 0 && c0 >= 0 && r0 + (g->kh - 1) * g->dh < g->h && c0 + (g->kw - 1) * g->dw < g->w;
-            float best = -INFINITY;
-            int64_t at = -1;
+        for (int64_t o0 = 0; o0 < g->ow; o0 += BLOCK) {
+            const int64_t nb = g->ow - o0 < BLOCK ? g->ow - o0 : BLOCK;
+            for (int64_t k = 0; k < nb; ++k) {
+                best[k] = -INFINITY;
+                at[k] = -1;
+            }
             for (int64_t i = 0; i < g->kh; ++i) {
-                const int64_t r = r0 + i * g->dh;
-                if (!interior && (r < 0 || r >= g->h)) continue;
+                const int64_t r = oh * g->sh - g->ph + i * g->dh;
+                if (r < 0 || r >= g->h) continue;
                 for (int64_t j = 0; j < g->kw; ++j) {
-                    const int64_t c = c0 + j * g->dw;
-                    if (!interior && (c < 0 || c >= g->w)) continue;
-                    const float v = x[r * g->w + c];
-                    const int take = (v > best) | (v != v) | (at < 0);
-                    best = take ? v : best;
-                    at = take ? r * g->w + c : at;
+                    int64_t shift = o0 * g->sw + j * g->dw - g->pw, lo, hi;
+                    inside(shift, g->sw, g->w, nb, &lo, &hi);
+                    const float *row = x + r * g->w + shift;
+                    const int32_t base = (int32_t)(r * g->w + shift);
+                    if (g->sw == 1) max_tap(row, best, at, lo, hi, 1, base);
+                    else if (g->sw == 2) max_tap(row, best, at, lo, hi, 2, base);
+                    else max_tap(row, best, at, lo, hi, g->sw, base);
                 }
             }
-            y[oh * g->ow + ow] = best;
-            idx[oh * g->ow + ow] = at;
+            for (int64_t k = 0; k < nb; ++k) {
+                y[oh * g->ow + o0 + k] = best[k];
+                idx[oh * g->ow + o0 + k] = at[k];
+            }
         }
 }
 
@@ -70,7 +98,7 @@ lam_status lam_host_k_max_pool(const lam_kernel_args *a) {
     const lam_view *y = &a->v[0], *x = &a->v[2];
     const lam_window g = lam_host_window(a->i);
     const int64_t planes = a->work / (g.oh * g.ow), outs = g.oh * g.ow;
-    const bool f32 = x->dtype == LAM_F32;
+    const bool f32 = x->dtype == LAM_F32 && g.h * g.w < INT32_MAX;
     PAR_PLANES
     for (int64_t pl = 0; pl < planes; ++pl) {
         const int64_t in = x->offset + pl * g.h * g.w, out = y->offset + pl * outs;
