@@ -23,6 +23,21 @@ static inline lam_window lam_host_window(const int64_t *i) {
     return (lam_window){i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], i[8], i[9], i[10], i[11]};
 }
 
+/* The outputs [*lo, *hi) of [0, out) whose window tap lands inside the input along one axis:
+ * 0 <= o s + shift < in (no division for stride 1, the common case). */
+static inline void lam_host_inside(int64_t shift, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
+    if (s == 1) {
+        *lo = shift >= 0 ? 0 : -shift;
+        *hi = in - shift;
+    } else {
+        *lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
+        *hi = in - shift <= 0 ? 0 : (in - shift - 1) / s + 1;
+    }
+    if (*hi > out) *hi = out;
+    if (*hi < 0) *hi = 0;
+    if (*lo > *hi) *lo = *hi;
+}
+
 /* f32 access to count elements of a contiguous float view from its offset: the view's own
  * memory when it is f32, else a converted copy (lam_host_f32_done writes it back if asked
  * and frees it). NULL + LAM_ERR_OOM when the copy cannot be made. */

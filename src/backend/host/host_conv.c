@@ -1,5 +1,5 @@
 /* Host backend: the convolution kernels of cl/conv.cl (im2col, col2im, swap01). f32 runs
- * row loops (memcpy of the in-range part of each window row, planes in parallel); f16 runs
+ * row loops over the in-range part of each window row, ranges found once per col row; f16 runs
  * the per-element loops through lam_host_ld/st. col2im accumulates each input plane in one
  * thread, taps in the order the OpenCL gather uses, so both give the same sums. */
 #include <string.h>
@@ -9,41 +9,37 @@
 
 #define F32(view) ((float *)(view).buf + (view).offset)
 
-/* The outputs [*lo, *hi) of a row whose tap lands inside the input: 0 <= o s + shift < in. */
-static void inside(int64_t shift, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
-    *lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
-    *hi = in - shift <= 0 ? 0 : (in - shift - 1) / s + 1;
-    if (*hi > out) *hi = out;
-    if (*lo > *hi) *lo = *hi;
-}
-
-/* One output row of one col row: dst[ow] = src[ow sw + shift], 0 outside the input. */
-static void im2col_row(float *dst, const float *src, const lam_window *g, int64_t shift) {
-    int64_t lo, hi;
-    inside(shift, g->sw, g->w, g->ow, &lo, &hi);
+/* One col row segment: dst[ow] = src[ow sw + shift] for ow in [lo, hi), 0 elsewhere in [0, n). */
+static inline void window_row(float *restrict dst, const float *restrict src, int64_t lo, int64_t hi, int64_t n,
+                              int64_t sw, int64_t shift) {
     for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = 0.0f;   /* plain loops: rows are short */
-    if (g->sw == 1)
+    if (sw == 1)
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow + shift];
     else
-        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g->sw + shift];
-    for (int64_t ow = hi; ow < g->ow; ++ow) dst[ow] = 0.0f;
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * sw + shift];
+    for (int64_t ow = hi; ow < n; ++ow) dst[ow] = 0.0f;
 }
 
+/* Row r = (c, i, j) of col for every image: its in-range rows and columns found once. */
 static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
     float *col = F32(a->v[0]);
     const float *x = F32(a->v[1]);
-    const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw, units = C * taps * images;
-#pragma omp parallel for if (units * ohw > 4 * LAM_HOST_PAR_MIN)   /* an L2-sized chunk: one thread */
-    for (int64_t u = 0; u < units; ++u) {   /* one (col row, image) pair */
-        int64_t r = u / images, img = u % images, c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
-        const float *plane = x + (img * C + c) * g->h * g->w;
-        float *dst = col + r * cols + img * ohw;
-        int64_t lo, hi;
-        inside(i * g->dh - g->ph, g->sh, g->h, g->oh, &lo, &hi);
-        memset(dst, 0, (size_t)(lo * g->ow) * sizeof *dst);
-        for (int64_t oh = lo; oh < hi; ++oh)
-            im2col_row(dst + oh * g->ow, plane + (oh * g->sh - g->ph + i * g->dh) * g->w, g, j * g->dw - g->pw);
-        memset(dst + hi * g->ow, 0, (size_t)((g->oh - hi) * g->ow) * sizeof *dst);
+    const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw, rows = C * taps;
+#pragma omp parallel for if (rows * cols > 4 * LAM_HOST_PAR_MIN)   /* an L2-sized chunk: one thread */
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
+        const int64_t top = i * g->dh - g->ph, shift = j * g->dw - g->pw;
+        int64_t rlo, rhi, clo, chi;
+        lam_host_inside(top, g->sh, g->h, g->oh, &rlo, &rhi);
+        lam_host_inside(shift, g->sw, g->w, g->ow, &clo, &chi);
+        for (int64_t img = 0; img < images; ++img) {
+            const float *plane = x + (img * C + c) * g->h * g->w;
+            float *dst = col + r * cols + img * ohw;
+            memset(dst, 0, (size_t)(rlo * g->ow) * sizeof *dst);
+            for (int64_t oh = rlo; oh < rhi; ++oh)
+                window_row(dst + oh * g->ow, plane + (oh * g->sh + top) * g->w, clo, chi, g->ow, g->sw, shift);
+            memset(dst + rhi * g->ow, 0, (size_t)((g->oh - rhi) * g->ow) * sizeof *dst);
+        }
     }
 }
 
@@ -59,18 +55,18 @@ static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
         memset(out, 0, (size_t)(g->h * g->w) * sizeof *out);
         for (int64_t i = 0; i < g->kh; ++i) {
             int64_t r0, r1;
-            inside(i * g->dh - g->ph, g->sh, g->h, g->oh, &r0, &r1);
+            lam_host_inside(i * g->dh - g->ph, g->sh, g->h, g->oh, &r0, &r1);
             for (int64_t j = 0; j < g->kw; ++j) {
                 int64_t shift = j * g->dw - g->pw, c0, c1;
-                inside(shift, g->sw, g->w, g->ow, &c0, &c1);
+                lam_host_inside(shift, g->sw, g->w, g->ow, &c0, &c1);
                 const float *src = dcol + ((c * g->kh + i) * g->kw + j) * cols + img * ohw;
                 for (int64_t oh = r0; oh < r1; ++oh) {
-                    float *row = out + (oh * g->sh - g->ph + i * g->dh) * g->w + shift;
+                    float *row = out + (oh * g->sh - g->ph + i * g->dh) * g->w;
                     const float *in = src + oh * g->ow;
                     if (g->sw == 1)
-                        for (int64_t ow = c0; ow < c1; ++ow) row[ow] += in[ow];
+                        for (int64_t ow = c0; ow < c1; ++ow) row[ow + shift] += in[ow];
                     else
-                        for (int64_t ow = c0; ow < c1; ++ow) row[ow * g->sw] += in[ow];
+                        for (int64_t ow = c0; ow < c1; ++ow) row[ow * g->sw + shift] += in[ow];
                 }
             }
         }

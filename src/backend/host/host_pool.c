@@ -14,25 +14,17 @@ static void zero(const lam_view *v, int64_t at, int64_t count) {
     memset((char *)v->buf + at * (int64_t)lam_dtype_size(v->dtype), 0, (size_t)count * lam_dtype_size(v->dtype));
 }
 
-/* The outputs [*lo, *hi) of a row whose tap lands inside the input: 0 <= o s + shift < in. */
-static void inside(int64_t shift, int64_t s, int64_t in, int64_t out, int64_t *lo, int64_t *hi) {
-    *lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
-    *hi = in - shift <= 0 ? 0 : (in - shift - 1) / s + 1;
-    if (*hi > out) *hi = out;
-    if (*lo > *hi) *lo = *hi;
-}
-
 /* One tap over a block of outputs: best and at take row[o sw] where it is larger, NaN, or the
- * first tap inside the input. 32-bit lanes and masks, so it vectorizes on any x86-64;
+ * first tap inside the input (row[o sw + shift]). 32-bit lanes and masks, so it vectorizes on any x86-64;
  * always inlined, so a constant sw gives plain loads. */
 static inline __attribute__((always_inline)) void max_tap(const float *restrict row, float *restrict best,
                                                           int32_t *restrict at, int64_t lo, int64_t hi, int64_t sw,
-                                                          int32_t base) {
+                                                          int64_t shift, int32_t base) {
     for (int64_t o = lo; o < hi; ++o) {
-        const float v = row[o * sw], b = best[o];
+        const float v = row[o * sw + shift], b = best[o];
         const int32_t a = at[o], take = -((v > b) | (v != v) | (a < 0));
         best[o] = take ? v : b;
-        at[o] = (take & (base + (int32_t)(o * sw))) | (~take & a);
+        at[o] = (take & (base + (int32_t)(o * sw + shift))) | (~take & a);
     }
 }
 
@@ -54,12 +46,12 @@ static void max_plane_f32(const float *restrict x, float *restrict y, int64_t *r
                 if (r < 0 || r >= g->h) continue;
                 for (int64_t j = 0; j < g->kw; ++j) {
                     int64_t shift = o0 * g->sw + j * g->dw - g->pw, lo, hi;
-                    inside(shift, g->sw, g->w, nb, &lo, &hi);
-                    const float *row = x + r * g->w + shift;
-                    const int32_t base = (int32_t)(r * g->w + shift);
-                    if (g->sw == 1) max_tap(row, best, at, lo, hi, 1, base);
-                    else if (g->sw == 2) max_tap(row, best, at, lo, hi, 2, base);
-                    else max_tap(row, best, at, lo, hi, g->sw, base);
+                    lam_host_inside(shift, g->sw, g->w, nb, &lo, &hi);
+                    const float *row = x + r * g->w;
+                    const int32_t base = (int32_t)(r * g->w);
+                    if (g->sw == 1) max_tap(row, best, at, lo, hi, 1, shift, base);
+                    else if (g->sw == 2) max_tap(row, best, at, lo, hi, 2, shift, base);
+                    else max_tap(row, best, at, lo, hi, g->sw, shift, base);
                 }
             }
             for (int64_t k = 0; k < nb; ++k) {
