@@ -63,7 +63,8 @@ static lam_status col2im(const conv_plan *p, lam_tensor *dx, lam_tensor *dcol, i
     return lam_run_kernel("lam_conv2d_backward", p->dev, LAM_K_COL2IM, &a);
 }
 
-/* dst (B, A, S) at dst_off <- src (A, B, S) at src_off, plus bias[a] when bias is given. */
+/* dst (B, A, S) at dst_off <- src (A, B, S) at src_off, plus bias[a] when bias is given (in
+ * place when B is 1: each element is read and written by one work-item). */
 static lam_status swap01(const conv_plan *p, lam_tensor *dst, int64_t dst_off, lam_tensor *src, int64_t src_off,
                          lam_tensor *bias, int64_t A, int64_t B, int64_t S) {
     lam_kernel_args a = {.work = A * B * S,
@@ -109,11 +110,13 @@ static lam_tensor *conv_forward(const conv_plan *p, lam_tensor *x, lam_tensor *w
     lam_tensor *tmp = col ? lam_tensor_alloc(p->dt, LAM_SHAPE(p->oc, cols), p->dev) : NULL;
     if (!tmp) return NULL;
     for (int64_t n0 = 0; n0 < p->n; n0 += p->chunk) {
-        int64_t nc = p->n - n0 < p->chunk ? p->n - n0 : p->chunk, cn = nc * s;
-        conv_operand A = {w, 0, kg, ocg * kg, false}, B = {col, 0, cn, kg * cn, false}, C = {tmp, 0, cn, ocg * cn, false};
-        if (im2col(p, col, x, n0, nc) != LAM_OK || group_gemm(p, ocg, cn, kg, A, B, C, 0.0f, p->groups) != LAM_OK ||
-            swap01(p, y, n0 * p->oc * s, tmp, 0, b, p->oc, nc, s) != LAM_OK)
+        int64_t nc = p->n - n0 < p->chunk ? p->n - n0 : p->chunk, cn = nc * s, at = n0 * p->oc * s;
+        bool one = nc == 1;   /* one image's (OC, OH OW) is its NCHW block already */
+        conv_operand A = {w, 0, kg, ocg * kg, false}, B = {col, 0, cn, kg * cn, false};
+        conv_operand C = {one ? y : tmp, one ? at : 0, cn, ocg * cn, false};
+        if (im2col(p, col, x, n0, nc) != LAM_OK || group_gemm(p, ocg, cn, kg, A, B, C, 0.0f, p->groups) != LAM_OK)
             return NULL;
+        if ((!one || b) && swap01(p, y, at, one ? y : tmp, one ? at : 0, b, p->oc, nc, s) != LAM_OK) return NULL;
     }
     return y;
 }
@@ -135,9 +138,10 @@ static lam_status pointwise_backward_data(const conv_plan *p, const conv_grads *
 /* One chunk: gp = dY in (OC, nc OH OW); dW (+)= gp col^T; dcol = W^T gp, gathered onto dx. */
 static lam_status backward_chunk(const conv_plan *p, const conv_grads *q, lam_tensor *gp, lam_tensor *col,
                                  lam_tensor *dcol, int64_t n0, int64_t nc) {
-    int64_t s = ohw(p), cn = nc * s, kg = p->k / p->groups, ocg = p->oc / p->groups;
-    lam_status st = swap01(p, gp, 0, q->g, n0 * p->oc * s, NULL, nc, p->oc, s);
-    conv_operand G = {gp, 0, cn, ocg * cn, false};
+    int64_t s = ohw(p), cn = nc * s, kg = p->k / p->groups, ocg = p->oc / p->groups, at = n0 * p->oc * s;
+    bool one = nc == 1;   /* one image's gradient is in (OC, OH OW) layout already */
+    lam_status st = one ? LAM_OK : swap01(p, gp, 0, q->g, at, NULL, nc, p->oc, s);
+    conv_operand G = {one ? q->g : gp, one ? at : 0, cn, ocg * cn, false};
     if (st == LAM_OK && q->gw) {
         conv_operand B = {col, 0, cn, kg * cn, true}, C = {q->gw, 0, kg, ocg * kg, false};
         st = im2col(p, col, q->x, n0, nc);
