@@ -14,13 +14,13 @@ if(LAMINA_BUILD_TESTS)
     COMMAND train_mnist --epochs 2 --limit 2000 --min-test-acc 0.85 --csv ${TRAIN_MNIST_WORK}/short.csv
             --svg ${TRAIN_MNIST_WORK}/short.svg)
   # Determinism, resume equivalence and bad input, through a wrapper script.
-  foreach(case determinism resume resume_schedule fashion agreement bad_input)
+  foreach(case determinism resume resume_schedule fashion agreement cnn bad_input)
     add_test(NAME train_mnist_${case}
       COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/train_mnist_test.sh ${case} $<TARGET_FILE:train_mnist>
               ${TRAIN_MNIST_WORK}/${case} ${PROJECT_SOURCE_DIR}/data)
   endforeach()
   set_tests_properties(train_mnist_short train_mnist_determinism train_mnist_resume train_mnist_resume_schedule
-    train_mnist_fashion train_mnist_agreement train_mnist_bad_input
+    train_mnist_fashion train_mnist_agreement train_mnist_cnn train_mnist_bad_input
     PROPERTIES RUN_SERIAL TRUE ENVIRONMENT "${TRAIN_MNIST_ENV}")
   set_tests_properties(train_mnist_agreement train_mnist_fashion PROPERTIES SKIP_RETURN_CODE 77)
 endif()

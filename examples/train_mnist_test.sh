@@ -8,6 +8,9 @@
 #   fashion      one short epoch on Debian's Fashion-MNIST learns something (skipped, 77,
 #                when /usr/share/datasets/fashion-mnist is missing)
 #   agreement    one epoch on cpu and on the default device (when it is OpenCL) agree to 1e-3
+#   cnn          --model lenet on the default device, 2 short epochs: the training loss falls
+#                (tests/test_cnn_modules.c trains LeNet and the ResNet a few steps on every
+#                device against cpu; examples/resnet runs the ResNet on each)
 #   bad_input    missing/corrupt data, unknown device, another model's or optimizer's
 #                checkpoint, a schedule run past its end: a message
 #                on stderr, a non-zero exit, and no file overwritten
@@ -71,6 +74,14 @@ agreement)
     awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, ","); split(b, y, ",");
         for (i = 2; i <= 5; i++) { d = x[i] - y[i]; if (d < 0) d = -d; if (d > 1e-3) exit 1 } }' ||
         fail "cpu and $device differ by more than 1e-3 after one epoch"
+    ;;
+cnn)
+    "$exe" --model lenet --data "$data" --limit 128 --epochs 2 --batch 32 --csv lenet.csv >lenet.txt ||
+        { cat lenet.txt; fail "lenet run"; }
+    grep -q "model lenet, 421642 parameters" lenet.txt || fail "not the LeNet of torch_reference.py"
+    a=$(sed -n 2p lenet.csv | cut -d, -f2) b=$(sed -n 3p lenet.csv | cut -d, -f2)
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(b < a) }' || fail "lenet: the training loss did not fall ($a -> $b)"
+    echo "lenet on $(sed -n 's/^device //p' lenet.txt): training loss $a -> $b"
     ;;
 bad_input)
     echo keep > keep.csv
