@@ -52,7 +52,7 @@ LAM_API bool lam_profile_enabled(void);
 LAM_API void lam_profile_reset(void);
 
 /* Fills out with up to max rows, grouped by device (device order), each group sorted by
- * time, largest first; returns the number of rows there are. */
+ * time, largest first; returns the number of rows there are (-1 when out of memory). */
 LAM_API int lam_profile_entries(lam_profile_entry *out, int max);
 /* Prints the table, one block per device (LAMINA_PROFILE=1 does this at exit). */
 LAM_API lam_status lam_profile_report(FILE *out);
