@@ -117,27 +117,65 @@ static bool contiguous_f32(const lam_operand *x) {
     return x->scalar || (x->view.dtype == LAM_F32 && lam_view_contiguous(&x->view));
 }
 
+/* Contiguous f32 operands, or a broadcast pattern that is contiguous row by row (a bias
+ * added to every row, a per-row scale): the specialized loops, row by row. */
+static bool fast_rows(lam_ew_op op, const lam_view *dst, const lam_operand *in, int64_t rows, int64_t inner) {
+    const lam_view *a = &in[0].view, *b = &in[1].view;
+    int nd = dst->ndim;
+    bool b_rows = in[1].scalar || b->dtype == LAM_F32;
+    if (dst->dtype != LAM_F32 || in[0].scalar || a->dtype != LAM_F32 || !b_rows || !in[2].scalar) return false;
+    if (nd > 0 && (a->stride[nd - 1] != 1 || (!in[1].scalar && b->stride[nd - 1] > 1))) return false;
+    lam_layout La = lam_view_layout(a), Lb = in[1].scalar ? La : lam_view_layout(b);
+    bool b_scalar = in[1].scalar || (nd > 0 && b->stride[nd - 1] == 0), handled = true;
+    float *o = (float *)dst->buf + dst->offset;
+#pragma omp parallel for if (rows * inner > LAM_HOST_PAR_MIN && rows > 1) reduction(&& : handled)
+    for (int64_t r = 0; r < rows; ++r) {
+        const float *A = (const float *)a->buf + lam_layout_index(La, r * inner);
+        const float *B = in[1].scalar ? NULL : (const float *)b->buf + lam_layout_index(Lb, r * inner);
+        float sb = in[1].scalar ? in[1].value : b_scalar ? *B : 0.0f;
+        handled = handled && fast_loop(op, o + r * inner, A, B, sb, b_scalar, inner);
+    }
+    return handled;
+}
+
 lam_status lam_host_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in) {
     (void)d;
     int64_t n = lam_view_numel(dst);
-    if (dst->dtype == LAM_F32 && !in[0].scalar && contiguous_f32(&in[0]) && contiguous_f32(&in[1])) {
+    if (dst->dtype == LAM_F32 && !in[0].scalar && contiguous_f32(&in[0]) && contiguous_f32(&in[1]) && in[2].scalar) {
         const float *A = (const float *)in[0].view.buf + in[0].view.offset;
         const float *B = in[1].scalar ? NULL : (const float *)in[1].view.buf + in[1].view.offset;
         if (fast_loop(op, (float *)dst->buf + dst->offset, A, B, in[1].value, in[1].scalar, n)) return LAM_OK;
     }
-    lam_layout L[LAM_EW_INPUTS];
-    bool contig[LAM_EW_INPUTS];
+    /* Everything else, one coalesced row at a time: offsets per row, strides inside it. */
+    lam_view o = *dst;
+    lam_operand v[LAM_EW_INPUTS];
+    lam_view *views[LAM_EW_INPUTS + 1] = {&o};
+    int nv = 1;
     for (int k = 0; k < LAM_EW_INPUTS; ++k) {
-        contig[k] = in[k].scalar || lam_view_contiguous(&in[k].view);
-        if (!in[k].scalar) L[k] = lam_view_layout(&in[k].view);
+        v[k] = in[k];
+        if (!v[k].scalar) views[nv++] = &v[k].view;
+    }
+    lam_views_coalesce(views, nv);
+    int nd = o.ndim;
+    int64_t inner = nd ? o.shape[nd - 1] : 1, rows = inner ? n / inner : 0;
+    if (fast_rows(op, &o, v, rows, inner)) return LAM_OK;
+    lam_layout L[LAM_EW_INPUTS];
+    int64_t step[LAM_EW_INPUTS] = {0};
+    for (int k = 0; k < LAM_EW_INPUTS; ++k) {
+        if (v[k].scalar) continue;
+        L[k] = lam_view_layout(&v[k].view);
+        step[k] = nd ? v[k].view.stride[nd - 1] : 0;
     }
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-    for (int64_t i = 0; i < n; ++i) {
-        float v[LAM_EW_INPUTS];
+    for (int64_t r = 0; r < rows; ++r) {
+        int64_t at[LAM_EW_INPUTS] = {0};
         for (int k = 0; k < LAM_EW_INPUTS; ++k)
-            v[k] = in[k].scalar ? in[k].value
-                                : lam_host_ld(&in[k].view, contig[k] ? in[k].view.offset + i : lam_layout_index(L[k], i));
-        lam_host_st(dst, dst->offset + i, lam_ew_apply(op, v[0], v[1], v[2]));
+            if (!v[k].scalar) at[k] = lam_layout_index(L[k], r * inner);
+        for (int64_t i = 0; i < inner; ++i) {
+            float x[LAM_EW_INPUTS];
+            for (int k = 0; k < LAM_EW_INPUTS; ++k) x[k] = v[k].scalar ? v[k].value : lam_host_ld(&v[k].view, at[k] + i * step[k]);
+            lam_host_st(&o, o.offset + r * inner + i, lam_ew_apply(op, x[0], x[1], x[2]));
+        }
     }
     return LAM_OK;
 }
