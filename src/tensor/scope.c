@@ -65,7 +65,7 @@ lam_tensor *lam_keep(lam_tensor *t) {
 void lam_scope_begin(void) {
     if (depth == STACK_DEPTH) {
         innermost()->skipped++;
-        lam_set_error(LAM_ERR_STATE, "lam_scope_begin: scopes nested deeper than %d (tensors go to the outer one)",
+        lam_set_error(LAM_ERR_STATE, "lam_scope_begin: scopes nested deeper than %d (tensors go to the innermost open one)",
                       STACK_DEPTH);
         return;
     }

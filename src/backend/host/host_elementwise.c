@@ -160,7 +160,7 @@ lam_status lam_host_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst
     int64_t inner = nd ? o.shape[nd - 1] : 1, rows = inner ? n / inner : 0;
     if (fast_rows(op, &o, v, rows, inner)) return LAM_OK;
     lam_layout L[LAM_EW_INPUTS];
-    int64_t step[LAM_EW_INPUTS];
+    int64_t step[LAM_EW_INPUTS] = {0};
     for (int k = 0; k < LAM_EW_INPUTS; ++k) {
         if (v[k].scalar) continue;
         L[k] = lam_view_layout(&v[k].view);
