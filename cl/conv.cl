@@ -51,13 +51,13 @@ __kernel void lam_k_col2im(__global LAM_T *dx, long dx_off, __global const LAM_T
     }
 }
 
-/* dst (B, A, S) = src (A, B, S) with the first two axes swapped, plus bias[a] if has_bias. */
+/* dst (B, A, S) = src (A, B, S) with the first two axes swapped, plus bias[a] if has_bias:
+ * one work-item per run of S (n = B A of them). */
 __kernel void lam_k_swap01(__global LAM_T *dst, long d_off, __global const LAM_T *src, long s_off,
                            __global const LAM_T *bias, long b_off, long A, long B, long S, long has_bias, long n) {
     long e = get_global_id(0);
     if (e >= n) return;
-    long s = e % S, a = (e / S) % A, b = e / (S * A);
-    float v = LAM_LD(src, s_off + (a * B + b) * S + s);
-    if (has_bias) v += LAM_LD(bias, b_off + a);
-    LAM_ST(dst, d_off + e, v);
+    long a = e % A, b = e / A, from = s_off + (a * B + b) * S, to = d_off + e * S;
+    float add = has_bias ? LAM_LD(bias, b_off + a) : 0.0f;
+    for (long s = 0; s < S; ++s) LAM_ST(dst, to + s, has_bias ? LAM_LD(src, from + s) + add : LAM_LD(src, from + s));
 }

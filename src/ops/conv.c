@@ -67,7 +67,7 @@ static lam_status col2im(const conv_plan *p, lam_tensor *dx, lam_tensor *dcol, i
  * place when B is 1: each element is read and written by one work-item). */
 static lam_status swap01(const conv_plan *p, lam_tensor *dst, int64_t dst_off, lam_tensor *src, int64_t src_off,
                          lam_tensor *bias, int64_t A, int64_t B, int64_t S) {
-    lam_kernel_args a = {.work = A * B * S,
+    lam_kernel_args a = {.work = A * B,
                          .v = {view_at(dst, dst_off), view_at(src, src_off), lam_view_of(bias ? bias : src)},
                          .i = {A, B, S, bias != NULL}};
     return lam_run_kernel("lam_conv2d", p->dev, LAM_K_SWAP01, &a);

@@ -13,6 +13,9 @@ static lam_window pool_window(const lam_tensor *x, int64_t oh, int64_t ow, const
 }
 
 
+/* The rows of t's planes (the work count of the pooling kernels: one work-item per row). */
+static int64_t rows(const lam_tensor *t) { return t->shape[t->ndim - 1] ? lam_numel(t) / t->shape[t->ndim - 1] : 0; }
+
 /* x's shape with the last two dims replaced by (oh, ow). */
 static lam_tensor *pooled_like(const lam_tensor *x, int64_t oh, int64_t ow, lam_dtype dt) {
     int64_t shape[LAM_MAX_DIMS];
@@ -75,7 +78,7 @@ static lam_status max_pool_backward(lam_node *n, lam_tensor *g, lam_tensor **gin
     lam_tensor *x = n->in[0], *gd = lam_dense(g, x->dtype);
     lam_window w = pool_window(x, g->shape[g->ndim - 2], g->shape[g->ndim - 1], n->arg);
     lam_tensor *dx = gd ? lam_tensor_alloc(x->dtype, x->ndim, x->shape, LAM_DEV(x)) : NULL;
-    if (!dx || run_window("lam_max_pool2d_backward", LAM_K_MAX_POOL_BACKWARD, &w, lam_numel(x), lam_view_of(dx),
+    if (!dx || run_window("lam_max_pool2d_backward", LAM_K_MAX_POOL_BACKWARD, &w, rows(x), lam_view_of(dx),
                           lam_view_of(gd), lam_view_of(n->saved), LAM_DEV(x)) != LAM_OK)
         return lam_last_status();
     gin[0] = dx;
@@ -94,7 +97,7 @@ lam_tensor *lam_max_pool2d(lam_tensor *x, lam_hw kernel, lam_hw stride, lam_hw p
     lam_scope_begin();
     lam_tensor *xd = lam_dense(x, x->dtype), *y = pooled_like(x, oh, ow, x->dtype);
     lam_tensor *idx = y ? pooled_like(x, oh, ow, LAM_I64) : NULL;
-    bool ok = xd && idx && run_window(op, LAM_K_MAX_POOL, &w, lam_numel(y), lam_view_of(y), lam_view_of(idx),
+    bool ok = xd && idx && run_window(op, LAM_K_MAX_POOL, &w, rows(y), lam_view_of(y), lam_view_of(idx),
                                       lam_view_of(xd), LAM_DEV(x)) == LAM_OK;
     if (ok) lam_keep(idx);   /* for the node, past the scope */
     lam_tensor *out = record_pool(lam_scope_end_keep(ok ? y : NULL), x, op, max_pool_backward, args, idx);
@@ -108,7 +111,7 @@ static lam_status avg_pool_backward(lam_node *n, lam_tensor *g, lam_tensor **gin
     lam_tensor *x = n->in[0], *gd = lam_dense(g, x->dtype);
     lam_window w = pool_window(x, g->shape[g->ndim - 2], g->shape[g->ndim - 1], n->arg);
     lam_tensor *dx = gd ? lam_tensor_alloc(x->dtype, x->ndim, x->shape, LAM_DEV(x)) : NULL;
-    if (!dx || run_window("lam_avg_pool2d_backward", LAM_K_AVG_POOL_BACKWARD, &w, lam_numel(x), lam_view_of(dx),
+    if (!dx || run_window("lam_avg_pool2d_backward", LAM_K_AVG_POOL_BACKWARD, &w, rows(x), lam_view_of(dx),
                           lam_view_of(gd), lam_view_of(gd), LAM_DEV(x)) != LAM_OK)
         return lam_last_status();
     gin[0] = dx;
@@ -120,7 +123,7 @@ static lam_tensor *avg_pool(const char *op, lam_tensor *x, int64_t oh, int64_t o
     lam_window w = pool_window(x, oh, ow, args);
     lam_scope_begin();
     lam_tensor *xd = lam_dense(x, x->dtype), *y = pooled_like(x, oh, ow, x->dtype);
-    bool ok = xd && y && run_window(op, LAM_K_AVG_POOL, &w, lam_numel(y), lam_view_of(y), lam_view_of(xd),
+    bool ok = xd && y && run_window(op, LAM_K_AVG_POOL, &w, rows(y), lam_view_of(y), lam_view_of(xd),
                                     lam_view_of(xd), LAM_DEV(x)) == LAM_OK;
     return record_pool(lam_scope_end_keep(ok ? y : NULL), x, op, avg_pool_backward, args, NULL);
 }

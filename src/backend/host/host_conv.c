@@ -130,7 +130,7 @@ lam_status lam_host_k_swap01(const lam_kernel_args *a) {
     const lam_view *dst = &a->v[0], *src = &a->v[1], *bias = &a->v[2];
     const int64_t A = a->i[0], B = a->i[1], S = a->i[2], rows = A * B;
     const bool has_bias = a->i[3] != 0, f32 = dst->dtype == LAM_F32;
-#pragma omp parallel for if (a->work > LAM_HOST_PAR_MIN)
+#pragma omp parallel for if (a->work * S > LAM_HOST_PAR_MIN)
     for (int64_t row = 0; row < rows; ++row) {   /* dst row (b, a) */
         int64_t b = row / A, x = row % A, from = src->offset + (x * B + b) * S, to = dst->offset + row * S;
         float add = has_bias ? lam_host_ld(bias, bias->offset + x) : 0.0f;

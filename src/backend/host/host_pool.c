@@ -1,13 +1,14 @@
 /* Host backend: the pooling kernels of cl/pool.cl with the same window maths (cl/window.h),
- * one (H, W) plane per loop iteration, planes in parallel. Backward scatters within its own
- * plane, visiting outputs in row-major order, so each input sums its terms in the order the
- * OpenCL gather does. f32 and f16 through lam_host_ld/st (f16 sums round at each term). */
+ * one (H, W) plane per loop iteration, planes in parallel (the work count is in rows, as the
+ * OpenCL kernels run). Backward scatters within its own plane, visiting outputs in row-major
+ * order, so each input sums its terms in the order the OpenCL kernels do. f32 and f16
+ * through lam_host_ld/st (f16 sums round at each term). */
 #include <string.h>
 
 #include "backend/host/host.h"
 #include "core/error.h"
 
-#define PAR_PLANES _Pragma("omp parallel for if (a->work > LAM_HOST_PAR_MIN / 4)")
+#define PAR_PLANES _Pragma("omp parallel for if (a->work * g.w > LAM_HOST_PAR_MIN / 4)")
 
 /* Zeroes the plane of count elements of a float view at offset at. */
 static void zero(const lam_view *v, int64_t at, int64_t count) {
@@ -89,7 +90,7 @@ static void max_plane_any(const lam_view *x, int64_t in, const lam_view *y, int6
 lam_status lam_host_k_max_pool(const lam_kernel_args *a) {
     const lam_view *y = &a->v[0], *x = &a->v[2];
     const lam_window g = lam_host_window(a->i);
-    const int64_t planes = a->work / (g.oh * g.ow), outs = g.oh * g.ow;
+    const int64_t planes = a->work / g.oh, outs = g.oh * g.ow;
     const bool f32 = x->dtype == LAM_F32 && g.h * g.w < INT32_MAX;
     PAR_PLANES
     for (int64_t pl = 0; pl < planes; ++pl) {
@@ -106,7 +107,7 @@ lam_status lam_host_k_max_pool_backward(const lam_kernel_args *a) {
     const lam_view *dx = &a->v[0], *gv = &a->v[1];
     const int64_t *idx = (const int64_t *)a->v[2].buf + a->v[2].offset;
     const lam_window g = lam_host_window(a->i);
-    const int64_t planes = a->work / (g.h * g.w), outs = g.oh * g.ow;
+    const int64_t planes = a->work / g.h, outs = g.oh * g.ow;
     PAR_PLANES
     for (int64_t pl = 0; pl < planes; ++pl) {
         const int64_t base = dx->offset + pl * g.h * g.w;
@@ -122,7 +123,7 @@ lam_status lam_host_k_avg_pool(const lam_kernel_args *a) {
     const lam_view *y = &a->v[0], *x = &a->v[1];
     const lam_window g = lam_host_window(a->i);
     const int adaptive = (int)g.dh, count_pad = (int)g.dw;
-    const int64_t planes = a->work / (g.oh * g.ow);
+    const int64_t planes = a->work / g.oh;
     PAR_PLANES
     for (int64_t pl = 0; pl < planes; ++pl) {
         const int64_t in = x->offset + pl * g.h * g.w;
@@ -146,7 +147,7 @@ lam_status lam_host_k_avg_pool_backward(const lam_kernel_args *a) {
     const lam_view *dx = &a->v[0], *gv = &a->v[1];
     const lam_window g = lam_host_window(a->i);
     const int adaptive = (int)g.dh, count_pad = (int)g.dw;
-    const int64_t planes = a->work / (g.h * g.w);
+    const int64_t planes = a->work / g.h;
     PAR_PLANES
     for (int64_t pl = 0; pl < planes; ++pl) {
         const int64_t base = dx->offset + pl * g.h * g.w;
