@@ -107,8 +107,9 @@ typedef struct {
  * convolutions (groups = C = OC is depthwise). f32 or f16. */
 LAM_API lam_tensor *lam_conv2d(lam_tensor *x, lam_tensor *weight, lam_tensor *bias, lam_hw stride, lam_hw padding,
                                lam_hw dilation, int64_t groups);
-/* The largest value of each window (padding counts as -inf), as F.max_pool2d; padding at
- * most half the kernel. f32 or f16. */
+/* Pooling takes x (N, C, H, W) or (C, H, W) and pools the last two dims; f32 or f16.
+ * Max pooling: the largest value of each window (padding counts as -inf, NaN wins), as
+ * F.max_pool2d; padding at most half the kernel. Backward sends each gradient to its argmax. */
 LAM_API lam_tensor *lam_max_pool2d(lam_tensor *x, lam_hw kernel, lam_hw stride, lam_hw padding, lam_hw dilation,
                                    bool ceil_mode);
 /* The mean of each window, as F.avg_pool2d; count_include_pad divides by the window size
@@ -132,7 +133,8 @@ LAM_API lam_tensor *lam_batch_norm(lam_tensor *x, lam_tensor *running_mean, lam_
  * elements on every device. Not training: x unchanged. f32 or f16. */
 LAM_API lam_tensor *lam_dropout(lam_tensor *x, float p, bool training);
 /* F.pad with a constant: pad holds (before, after) pairs for the last dims, last dim first
- * ({left, right, top, bottom} pads W then H); npad even, at most 2 ndim, pads >= 0. */
+ * ({left, right, top, bottom} pads W then H); npad even, at most 2 ndim, pads >= 0. Any
+ * dtype. */
 LAM_API lam_tensor *lam_pad(lam_tensor *x, int npad, const int64_t *pad, float value);
 
 /* --- losses (means over the batch, as PyTorch's defaults) ------------------------------ */
