@@ -4,7 +4,9 @@
 #include "backend/opencl/cl_backend.h"
 #include "core/error.h"
 
-cl_int lam_cl_settle(lam_cl_ctx *c) { return c->synchronous ? clFinish(c->queue) : CL_SUCCESS; }
+cl_int lam_cl_settle(lam_cl_ctx *c, bool first) {
+    return c->synchronous || first ? lam_cl_finish(c) : CL_SUCCESS;
+}
 
 lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
                          size_t local, const lam_cl_arg *args, size_t nargs) {
@@ -14,6 +16,9 @@ lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int 
     if (local > c->max_wg) local = c->max_wg;
     if (local) global = (global + local - 1) / local * local;
     char call[128];
+    /* the runtime specializes on the work-group size, which it picks from global when local is 0 */
+    lam_cl_seen_key key = {{(uint64_t)(uintptr_t)k, (uint64_t)global, (uint64_t)local, 1}};
+    bool first = lam_cl_first_begin(c, &key);
     pthread_mutex_lock(&c->launch_lock);
     cl_int err = CL_SUCCESS;
     for (size_t i = 0; i < nargs && err == CL_SUCCESS; ++i) {
@@ -23,9 +28,12 @@ lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int 
     if (err == CL_SUCCESS) {
         err = clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
         if (err != CL_SUCCESS) snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", name);
-        else if ((err = lam_cl_settle(c)) != CL_SUCCESS) snprintf(call, sizeof call, "clFinish(%s)", name);
+        else lam_cl_count(&c->launches, 1);
+        if (err == CL_SUCCESS && (err = lam_cl_settle(c, first)) != CL_SUCCESS)
+            snprintf(call, sizeof call, "clFinish(%s)", name);
     }
     pthread_mutex_unlock(&c->launch_lock);
+    lam_cl_first_done(c, &key, first, err == CL_SUCCESS);
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail(call, err);
 }
 

@@ -251,7 +251,11 @@ cl_kernel lam_cl_kernel(lam_cl_ctx *c, const char *file, const char *name, int d
     cl_kernel k = NULL;
     for (const lam_cl_kernel_entry *e = c->kernels; e && !k; e = e->next)
         if (e->dtype == dtype && strcmp(e->name, name) == 0) k = e->kernel;
-    if (!k) k = make_kernel(c, file, name, dtype);
+    if (!k) {   /* builds, loads and binary queries compile with LLVM on POCL: one at a time */
+        lam_cl_build_lock();
+        k = make_kernel(c, file, name, dtype);
+        lam_cl_build_unlock();
+    }
     pthread_mutex_unlock(&c->prog_lock);
     return k;
 }
