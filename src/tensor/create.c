@@ -40,6 +40,7 @@ lam_status lam_fill_(lam_tensor *t, float value) {
         return st;
     }
     lam_view v = lam_view_of(t);
+    lam_storage_forget_values(t->storage);
     return d->ops->fill(d, &v, fill_bits(t->dtype, value));
 }
 
@@ -75,6 +76,7 @@ lam_tensor *lam_from_data(const void *data, lam_dtype dt, int ndim, const int64_
     if (!t) return NULL;
     lam_device *d = t->storage->dev;
     if (d->ops->write(d, t->storage->buf, 0, data, t->storage->bytes) != LAM_OK) return NULL;
+    lam_storage_note_host_write(t->storage, dt, 0, data, lam_numel(t));
     return t;
 }
 

@@ -58,6 +58,10 @@ typedef struct {
      * after our drain_at_exit, so destroyed before it runs). So the first launch of each
      * specialization runs synchronously under the process-wide build lock (cl_sync.c). */
     bool lazy_compile;
+    /* POCL caches built programs itself (POCL_CACHE_DIR), and asking it for a binary to
+     * cache makes it compile every kernel of the program for a generic work-group size:
+     * lamina's disk cache (cl_program.c) is for the other runtimes. */
+    bool own_cache;
     char device_name[256], platform_name[256], platform_version[256];
     char c_version[128], driver[128];
     uint64_t global_mem, max_alloc;

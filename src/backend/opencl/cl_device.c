@@ -183,7 +183,9 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsign
      * LAMINA_CL_CLBLAST_DEFAULTS=1 CLBlast's own GEMM parameters. */
     c->tree = env_switch("LAMINA_CL_TREE", c->type != LAM_DEVICE_CPU) && c->max_wg >= LAM_CL_TREE_WG;
     c->synchronous = !env_switch("LAMINA_CL_ASYNC", c->type != LAM_DEVICE_CPU);
-    c->lazy_compile = c->type == LAM_DEVICE_CPU || strstr(c->platform_name, "Portable Computing Language");
+    bool pocl = strstr(c->platform_name, "Portable Computing Language") != NULL;
+    c->lazy_compile = c->type == LAM_DEVICE_CPU || pocl;
+    c->own_cache = !pocl;
     c->fp16 = has_extension(dev, "cl_khr_fp16");
     if (c->type == LAM_DEVICE_CPU && !env_switch("LAMINA_CL_CLBLAST_DEFAULTS", false)) lam_cl_gemm_tune_cpu(c);
     pthread_mutex_init(&c->pool_lock, NULL);

@@ -8,11 +8,21 @@ cl_int lam_cl_settle(lam_cl_ctx *c, bool first) {
     return c->synchronous || first ? lam_cl_finish(c) : CL_SUCCESS;
 }
 
+/* A work-group size for a launch that leaves it to the runtime, on a lazy-compile device:
+ * the runtime would pick one per global size and compile each (seconds per new shape on
+ * POCL); three sizes, the largest that still gives every compute unit a group. */
+static size_t lazy_local(const lam_cl_ctx *c, size_t global) {
+    size_t units = c->compute_units > 0 ? (size_t)c->compute_units : 1, local = 256;
+    while (local > 16 && (global + local - 1) / local < units) local /= 4;
+    return local;
+}
+
 lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
                          size_t local, const lam_cl_arg *args, size_t nargs) {
     if (global == 0) return LAM_OK;
     cl_kernel k = lam_cl_kernel(c, file, name, dtype);
     if (!k) return lam_last_status();
+    if (!local && c->lazy_compile) local = lazy_local(c, global);
     if (local > c->max_wg) local = c->max_wg;
     if (local) global = (global + local - 1) / local * local;
     char call[128];
