@@ -1,8 +1,8 @@
 /* The asynchronous queue: where the host waits, and index checks that add no wait.
  *
- * Runs with LAMINA_CL_ASYNC=1 (set here before any device opens), so OpenCL CPU devices such
- * as POCL run the asynchronous queue GPUs run. lam_device_stats counts every blocking read,
- * clFinish and clWaitForEvents; a training step must wait once, where it reads the loss. */
+ * Sets LAMINA_CL_ASYNC=1 (the default) before any device opens, so an environment's =0
+ * cannot turn the test into a no-op. lam_device_stats counts every blocking read, clFinish
+ * and clWaitForEvents; a training step must wait once, where it reads the loss. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <setjmp.h>

@@ -49,8 +49,9 @@ typedef struct {
     cl_context context;
     cl_command_queue queue;
     bool tree;                     /* GPU/accelerator: work-group tree kernels */
-    /* Finish every kernel before the call returns: CPU devices by default (measured faster
-     * on POCL, see README), LAMINA_CL_ASYNC=1 turns it off, =0 on. */
+    /* Finish every kernel before the call returns (LAMINA_CL_ASYNC=0, for debugging: an
+     * error then surfaces at the op that caused it). Off by default on every device: on
+     * POCL the asynchronous queue measured faster (README, "Queues"). */
     bool synchronous;
     /* The runtime compiles a kernel in its worker thread when it first runs with a new
      * work-group size (POCL, every CPU device): that LLVM compile crashes if it overlaps
