@@ -127,17 +127,17 @@ typedef struct {
 #define LAM_ARG_F32(x) {.size = sizeof(cl_float), .v.f32 = (cl_float)(x)}
 #define LAM_ARG_LAYOUT(L) {.size = sizeof(lam_layout), .ref = &(L)}
 
-/* cl_launch.c: waits for the queue on synchronous devices (or when `first`, the first
- * launch of a specialization on a lazy-compile device); CL_SUCCESS elsewhere. */
+/* cl_launch.c: waits for the queue on synchronous devices, and after the first launch of a
+ * specialization (`first`) on a lazy-compile device; CL_SUCCESS elsewhere. */
 cl_int lam_cl_settle(lam_cl_ctx *c, bool first);
 
 /* cl_sync.c: the process-wide build lock. Every program build (ours and CLBlast's) and
  * every runtime compile at a first launch happens under it, on any device and thread. */
 void lam_cl_build_lock(void);
 void lam_cl_build_unlock(void);
-/* Is this the first launch of specialization key on c (kernel, sizes)? If so (and c
- * compiles lazily) the build lock is taken: launch, settle with first = true, then call
- * lam_cl_first_done, which remembers the key when ok and unlocks. */
+/* Is this the first launch of specialization key on c (kernel, sizes; GEMM shapes)? If so
+ * the build lock is taken: launch, lam_cl_settle with first = true, then lam_cl_first_done,
+ * which remembers the key when all went well and unlocks. */
 bool lam_cl_first_begin(lam_cl_ctx *c, const lam_cl_seen_key *key);
 void lam_cl_first_done(lam_cl_ctx *c, const lam_cl_seen_key *key, bool first, bool ok);
 /* clFinish, counted as a host wait. */

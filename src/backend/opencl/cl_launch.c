@@ -5,7 +5,7 @@
 #include "core/error.h"
 
 cl_int lam_cl_settle(lam_cl_ctx *c, bool first) {
-    return c->synchronous || first ? lam_cl_finish(c) : CL_SUCCESS;
+    return c->synchronous || (first && c->lazy_compile) ? lam_cl_finish(c) : CL_SUCCESS;
 }
 
 /* A work-group size for a launch that leaves it to the runtime, on a lazy-compile device:

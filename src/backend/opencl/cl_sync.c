@@ -4,9 +4,10 @@
  * worker thread the first time the kernel runs with a new work-group size or grid class,
  * outside the lock it takes for clBuildProgram. Two LLVM compiles at once, or one still
  * running when exit() has destroyed LLVM's statics, corrupt the heap. So every build and
- * every first launch of a specialization takes one process-wide lock, and a first launch
- * finishes before the lock is released: no compile is ever in flight outside it, and none
- * is pending at exit. Later launches of a seen specialization are asynchronous. */
+ * every first launch of a specialization takes one process-wide lock, and on a device that
+ * compiles lazily (lam_cl_ctx.lazy_compile) a first launch finishes before the lock is
+ * released: no compile is ever in flight outside it, and none is pending at exit. Later
+ * launches of a seen specialization are asynchronous. */
 #include <string.h>
 
 #include "backend/opencl/cl_backend.h"
@@ -37,8 +38,8 @@ static bool seen(lam_cl_ctx *c, const lam_cl_seen_key *key) {
 }
 
 bool lam_cl_first_begin(lam_cl_ctx *c, const lam_cl_seen_key *key) {
-    if (!c->lazy_compile || seen(c, key)) return false;
-    lam_cl_build_lock();
+    if (seen(c, key)) return false;
+    lam_cl_build_lock();   /* on every device: a first GEMM call may build CLBlast's programs */
     return true;
 }
 
