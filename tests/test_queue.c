@@ -136,14 +136,17 @@ static void test_labels_from_host(void **state) {
 
 /* ---- labels computed on the device: checked there, reported by the next read -------------- */
 
-/* (4, 12) rows whose argmax is 3, 11, 0, 7: 11 is no class of 10. */
-static lam_tensor *argmax_labels(lam_device *d, int bad_col) {
-    float v[4 * 12] = {0};
-    const int at[4] = {3, bad_col, 0, 7};
-    for (int r = 0; r < 4; ++r) v[r * 12 + at[r]] = 1.0f;
-    lam_tensor *scores = lam_from_data(v, LAM_F32, LAM_SHAPE(4, 12), d);
+/* The argmax of rows rows of 12 scores, on d: 3, bad_col, 0, 7, then 1, bad_col, 2, 4 if
+ * rows is 8 (bad_col 11 is no class of 10). */
+static lam_tensor *argmax_rows(lam_device *d, int rows, int bad_col) {
+    float v[8 * 12] = {0};
+    const int at[8] = {3, bad_col, 0, 7, 1, bad_col, 2, 4};
+    for (int r = 0; r < rows; ++r) v[r * 12 + at[r]] = 1.0f;
+    lam_tensor *scores = lam_from_data(v, LAM_F32, LAM_SHAPE(rows, 12), d);
     return lam_argmax(lam_mul_scalar(scores, 2.0f), 1, false);   /* computed on d */
 }
+
+static lam_tensor *argmax_labels(lam_device *d, int bad_col) { return argmax_rows(d, 4, bad_col); }
 
 static void test_labels_from_device(void **state) {
     (void)state;
@@ -180,6 +183,16 @@ static void test_labels_from_device(void **state) {
         assert_int_equal(lam_device_synchronize(d), LAM_ERR_ARG);   /* a synchronize reports it too */
         expect_error(LAM_ERR_ARG, "index 10 at position 1", NULL, NULL);
         assert_ok(lam_device_synchronize(d));
+        /* i32 labels made on the device, and a strided view of them (checked through a copy) */
+        lam_tensor *i32 = lam_to_dtype(argmax_labels(d, 11), LAM_I32);
+        assert_non_null(lam_cross_entropy(logits, i32));
+        assert_int_equal(lam_device_synchronize(d), LAM_ERR_ARG);
+        expect_error(LAM_ERR_ARG, "lam_cross_entropy: index 11 at position 1", NULL, NULL);
+        lam_tensor *odd = lam_slice(argmax_rows(d, 8, 11), 0, 1, 8, 2);   /* 11, 7, 11, 4 */
+        assert_false(lam_is_contiguous(odd));
+        assert_non_null(lam_cross_entropy(logits, odd));
+        assert_int_equal(lam_device_synchronize(d), LAM_ERR_ARG);
+        expect_error(LAM_ERR_ARG, "index 11 at position", NULL, NULL);
         lam_scope_end();
     }
 }
