@@ -1,8 +1,8 @@
-# The GPU code paths on POCL: the op, module and queue tests a second time, on opencl:0:0 only,
-# with every switch a GPU takes forced (work-group tree kernels, the asynchronous queue,
-# CLBlast's default GEMM parameters; README "GPU code paths"). Own caches: these runs
-# compile other kernel specializations. Label gpu_paths: ci/gpu_paths.sh runs them alone,
-# within its budget.
+# The GPU code paths on POCL: the op, module and queue tests a second time, on opencl:0:0
+# only, with every switch a GPU takes forced (work-group tree kernels, the asynchronous
+# queue, CLBlast's default GEMM parameters; README "Queues, host waits and the GPU code
+# paths"). Own caches: these runs compile other kernel specializations. Label gpu_paths:
+# ci/gpu_paths.sh runs them alone, within its budget.
 set(LAMINA_GPU_PATHS_CACHE ${CMAKE_CURRENT_BINARY_DIR}/cache-gpu-paths)
 file(MAKE_DIRECTORY ${LAMINA_GPU_PATHS_CACHE}/pocl ${LAMINA_GPU_PATHS_CACHE}/lamina)
 set(LAMINA_GPU_PATHS_ENV

@@ -51,7 +51,8 @@ typedef struct {
     bool tree;                     /* GPU/accelerator: work-group tree kernels */
     /* Finish every kernel before the call returns (LAMINA_CL_ASYNC=0, for debugging: an
      * error then surfaces at the op that caused it). Off by default on every device: on
-     * POCL the asynchronous queue measured faster (README, "Queues"). */
+     * POCL too the asynchronous queue measured faster (README, "Queues, host waits and the
+     * GPU code paths"). */
     bool synchronous;
     /* The runtime compiles a kernel in its worker thread when it first runs with a new
      * work-group size (POCL, every CPU device): that LLVM compile crashes if it overlaps

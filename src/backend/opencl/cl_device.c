@@ -177,10 +177,11 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsign
     c->max_wg = wg ? wg : 1;
     c->type = (type & CL_DEVICE_TYPE_GPU) ? LAM_DEVICE_GPU
               : (type & CL_DEVICE_TYPE_ACCELERATOR) ? LAM_DEVICE_ACCEL : LAM_DEVICE_CPU;
-    /* What GPUs run, CPU devices can be made to run too (README, "GPU code paths"):
-     * LAMINA_CL_TREE=1 work-group tree kernels (they need a full LAM_CL_TREE_WG work-group;
-     * POCL-style CPUs prefer chunks), LAMINA_CL_CLBLAST_DEFAULTS=1 CLBlast's own GEMM
-     * parameters. Every queue is asynchronous; LAMINA_CL_ASYNC=0 makes it synchronous. */
+    /* What GPUs run, CPU devices can be made to run too (README, "Queues, host waits and
+     * the GPU code paths"): LAMINA_CL_TREE=1 work-group tree kernels (they need a full
+     * LAM_CL_TREE_WG work-group; POCL-style CPUs prefer chunks), LAMINA_CL_CLBLAST_DEFAULTS=1
+     * CLBlast's own GEMM parameters. Every queue is asynchronous; LAMINA_CL_ASYNC=0 makes
+     * it synchronous. */
     c->tree = env_switch("LAMINA_CL_TREE", c->type != LAM_DEVICE_CPU) && c->max_wg >= LAM_CL_TREE_WG;
     c->synchronous = !env_switch("LAMINA_CL_ASYNC", true);
     bool pocl = strstr(c->platform_name, "Portable Computing Language") != NULL;

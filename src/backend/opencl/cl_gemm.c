@@ -51,14 +51,14 @@ static CLBlastStatusCode clblast_gemm(lam_cl_ctx *c, const lam_gemm_args *g, con
 }
 
 /* What decides the kernels CLBlast runs and their sizes: a new combination may build
- * programs and compile new specializations (cl_sync.c). */
+ * programs and compile new specializations (cl_sync.c). The top bit of k[3] keeps GEMM keys
+ * apart from kernel keys; k[0] hashes the rest. */
 static lam_cl_seen_key gemm_key(const lam_gemm_args *g) {
-    static const char tag = 0;
     uint64_t h = 0xcbf29ce484222325ull;
     const int64_t rest[] = {g->lda, g->ldb, g->ldc, g->a_off, g->b_off, g->c_off, g->a_stride, g->b_stride, g->c_stride,
                             g->batch, g->trans_a, g->trans_b, g->dtype, g->alpha == 1.0f, g->beta == 0.0f};
     for (size_t i = 0; i < sizeof rest / sizeof *rest; ++i) h = (h ^ (uint64_t)rest[i]) * 0x100000001b3ull;
-    return (lam_cl_seen_key){{(uint64_t)(uintptr_t)&tag ^ h, (uint64_t)g->m, (uint64_t)g->n, (uint64_t)g->k}};
+    return (lam_cl_seen_key){{h, (uint64_t)g->m, (uint64_t)g->n, (uint64_t)g->k | 1ull << 63}};
 }
 
 static lam_status run(lam_device *d, const lam_gemm_args *g) {

@@ -27,7 +27,7 @@ lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int 
     if (local) global = (global + local - 1) / local * local;
     char call[128];
     /* the runtime specializes on the work-group size, which it picks from global when local is 0 */
-    lam_cl_seen_key key = {{(uint64_t)(uintptr_t)k, (uint64_t)global, (uint64_t)local, 1}};
+    lam_cl_seen_key key = {{(uint64_t)(uintptr_t)k, (uint64_t)global, (uint64_t)local, 0}};
     bool first = lam_cl_first_begin(c, &key);
     pthread_mutex_lock(&c->launch_lock);
     cl_int err = CL_SUCCESS;
