@@ -164,6 +164,11 @@ static void test_malformed_files(void **state) {
                       "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16},
         {"metadata not strings", "{\"__metadata__\":{\"a\":1}}", 0},
         {"no data_offsets", "{\"weight\":{\"dtype\":\"F32\",\"shape\":[2,2]}}", 16},
+        /* "weight\0evil" must not load as "weight": names (and values) hold no NUL */
+        {"NUL in a name", "{\"weight\\u0000evil\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                          "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}", 24},
+        {"NUL in a dtype", "{\"weight\":{\"dtype\":\"F32\\u0000\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                           "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}", 24},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/malformed.safetensors", LAMINA_TEST_TMP_DIR);
@@ -175,11 +180,28 @@ static void test_malformed_files(void **state) {
         assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
         printf("  %-22s %s\n", cases[i].why, strstr(lam_last_error(), ": ") + 2);
     }
-    /* a header length far past the end of the file */
+    /* a header length past the end of the file */
     FILE *f = fopen(path, "wb");
+    fwrite("\xff\xff\x0f\0\0\0\0\0{}", 1, 10, f);
+    fclose(f);
+    assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
+    assert_non_null(strstr(lam_last_error(), "truncated"));
+    /* a header length over the 100 MB cap says so (not "truncated") */
+    f = fopen(path, "wb");
     fwrite("\xff\xff\xff\xff\0\0\0\0{}", 1, 10, f);
     fclose(f);
     assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
+    printf("  %-22s %s\n", "header over the cap", strstr(lam_last_error(), ": ") + 2);
+    assert_non_null(strstr(lam_last_error(), "100 MiB"));
+    assert_null(strstr(lam_last_error(), "truncated"));
+    /* a raw NUL byte inside a name is refused too */
+    write_st(path, cases[0].header, cases[0].data);
+    f = fopen(path, "r+b");
+    fseek(f, 8 + 7, SEEK_SET);   /* {"weight" -> {"weig\0t */
+    fputc(0, f);
+    fclose(f);
+    assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
+    assert_non_null(strstr(lam_last_error(), "NUL"));
     assert_unchanged(m, &s);
     /* and the well-formed one loads: 0x3f3f3f3f is 0.747059 */
     write_st(path, cases[0].header, cases[0].data);
