@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 
 #define ST_MAX_HEADER (100u << 20)   /* the Rust reference caps the header at 100 MB too */
@@ -128,28 +128,20 @@ lam_status lam_st_write(const char *path, int n, const char *const *names, lam_t
     }
     char *header = build_header(n, names, tensors, metadata_json);
     if (!header) return lam_last_status();
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+    lam_atomic_file a;
+    if (lam_atomic_open(&a, path, "lam_st_write") != LAM_OK) {
         free(header);
-        return lam_set_error(LAM_ERR_ARG, "lam_st_write: path too long: %s", path);
+        return lam_last_status();
     }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(header);
-        return lam_set_error(LAM_ERR_IO, "lam_st_write: cannot create %s: %s", tmp, strerror(errno));
-    }
-    lam_status st = write_body(f, header, n, tensors);
+    lam_status st = write_body(a.f, header, n, tensors);
     free(header);
-    if (st == LAM_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) st = LAM_ERR_IO;
-    if (fclose(f) != 0 && st == LAM_OK) st = LAM_ERR_IO;
-    if (st == LAM_OK && rename(tmp, path) != 0) st = LAM_ERR_IO;
     if (st != LAM_OK) {
         int err = errno;
-        remove(tmp);
-        if (st == LAM_ERR_IO) return lam_set_error(LAM_ERR_IO, "lam_st_write: writing %s failed: %s", path, strerror(err));
-        return st;
+        lam_atomic_abort(&a);
+        return st == LAM_ERR_IO ? lam_set_error(LAM_ERR_IO, "lam_st_write: writing %s failed: %s", path, strerror(err))
+                                : st;
     }
-    return LAM_OK;
+    return lam_atomic_commit(&a);
 }
 
 /* --- reading -------------------------------------------------------------------------- */

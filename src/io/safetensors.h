@@ -7,7 +7,7 @@
 #include "lamina/tensor.h"
 
 /* Writes tensors (any device, any layout) under names, with optional metadata (a JSON
- * object of string values, or NULL). Atomic: path.tmp.<pid>, fsync, rename. */
+ * object of string values, or NULL). Atomic (io/atomic_file.h): a crash leaves the old file. */
 lam_status lam_st_write(const char *path, int n, const char *const *names, lam_tensor *const *tensors,
                         const char *metadata_json);
 
