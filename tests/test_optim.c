@@ -294,6 +294,25 @@ static void test_errors(void **state) {
     assert_memory_equal(got, p0, sizeof got);
     lam_optim_free(o);
     lam_module_free(m);
+    /* an empty parameter list is an error (PyTorch's too), for modules and for tensors */
+    lam_module *relu = lam_nn_relu();
+    lam_clear_error();
+    assert_null(lam_sgd(relu, (lam_sgd_options){.lr = 0.1f}));
+    assert_int_equal(lam_last_status(), LAM_ERR_ARG);
+    assert_non_null(strstr(lam_last_error(), "lam_sgd"));
+    assert_non_null(strstr(lam_last_error(), "empty parameter list"));
+    assert_non_null(strstr(lam_last_error(), "ReLU"));
+    assert_null(lam_adam(relu, (lam_adam_options){0}));
+    lam_module_free(relu);
+    assert_null(lam_optim_new_tensors(LAM_OPTIM_SGD, NULL, 0, &(lam_sgd_options){.lr = 0.1f}));
+    assert_non_null(strstr(lam_last_error(), "empty parameter list"));
+    /* a lazy layer's parameters come at its first forward: not empty */
+    lam_module *lazy = lam_nn_lazy_linear(3);
+    o = lam_sgd(lazy, (lam_sgd_options){.lr = 0.1f});
+    assert_non_null(o);
+    lam_optim_free(o);
+    lam_module_free(lazy);
+    lam_clear_error();
 }
 
 int main(void) {
