@@ -54,6 +54,11 @@ LAM_API lam_module *lam_add_module(lam_module *m, const char *name, lam_module *
 LAM_API lam_tensor *lam_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Registers a non-trainable buffer; persistent buffers are saved in state_dicts. */
 LAM_API lam_tensor *lam_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool persistent);
+/* Runs m's forward. On failure (NULL) the message names the innermost module that failed by
+ * its dotted path from the outermost lam_forward and its class:
+ *   "body.2 (Linear): input (2, 30) does not match in_features=20"
+ * (the outermost module alone: "Linear: ..."). So a class's forward reports what went wrong
+ * without naming itself. A forward that returns NULL without an error gets LAM_ERR_STATE. */
 LAM_API lam_tensor *lam_forward(lam_module *m, lam_tensor *x);
 LAM_API lam_module *lam_module_retain(lam_module *m);
 LAM_API void lam_module_free(lam_module *m);

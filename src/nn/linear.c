@@ -55,7 +55,7 @@ static lam_status materialize(lam_module *m, int64_t in_features) {
 
 static lam_tensor *linear_forward(lam_module *m, lam_tensor *x) {
     linear_state *s = lam_self(m);
-    if (lam_ndim(x) < 1) LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: input must have at least one dimension", m->cls->name);
+    if (lam_ndim(x) < 1) LAM_FAIL_NULL(LAM_ERR_SHAPE, "input must have at least one dimension");
     int64_t in = lam_dim(x, -1);
     if (m->lazy_pending) {
         if (materialize(m, in) != LAM_OK) return NULL;
@@ -64,7 +64,7 @@ static lam_tensor *linear_forward(lam_module *m, lam_tensor *x) {
     }
     if (in != s->in_features) {
         char sh[96];
-        LAM_FAIL_NULL(LAM_ERR_SHAPE, "Linear: input %s does not match in_features=%lld", lam_shape_str(x, sh, sizeof sh),
+        LAM_FAIL_NULL(LAM_ERR_SHAPE, "input %s does not match in_features=%lld", lam_shape_str(x, sh, sizeof sh),
                       (long long)s->in_features);
     }
     lam_tensor *y = lam_matmul(x, lam_transpose(s->weight, 0, 1));
