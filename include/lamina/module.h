@@ -96,7 +96,9 @@ LAM_API lam_status lam_module_to(lam_module *m, lam_device *dev);
 LAM_API lam_device *lam_module_device(const lam_module *m);
 
 /* state_dict as safetensors, readable by PyTorch and Hugging Face. Saving is atomic; loading
- * is strict (missing, unexpected or mis-shaped keys fail) and changes nothing on error. */
+ * is strict (missing, unexpected or mis-shaped keys fail) and changes nothing on error; lazy
+ * layers that have not run yet take their shapes from the file. lamina/state_dict.h has
+ * state_dicts in memory, non-strict and prefixed loads, and safetensors files of any tensors. */
 LAM_API lam_status lam_save(lam_module *m, const char *path);
 LAM_API lam_status lam_load(lam_module *m, const char *path);
 

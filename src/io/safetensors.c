@@ -320,6 +320,13 @@ const char *lam_st_metadata(const lam_st_file *f, const char *key) {
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const char *lam_st_metadata_at(const lam_st_file *f, int i, const char **value) {
+    const cJSON *kv = f && f->metadata && i >= 0 ? cJSON_GetArrayItem(f->metadata, i) : NULL;
+    if (!kv) return NULL;
+    *value = kv->valuestring;
+    return kv->string;
+}
+
 lam_tensor *lam_st_tensor(const lam_st_file *f, const char *name, lam_device *dev) {
     const lam_st_entry *e = lam_st_find(f, name);
     if (!e) LAM_FAIL_NULL(LAM_ERR_ARG, "safetensors: no tensor \"%s\"", name ? name : "(null)");

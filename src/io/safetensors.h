@@ -31,6 +31,8 @@ const lam_st_entry *lam_st_find(const lam_st_file *f, const char *name);   /* NU
 const void *lam_st_data(const lam_st_file *f, const lam_st_entry *e);
 /* A metadata value, or NULL. */
 const char *lam_st_metadata(const lam_st_file *f, const char *key);
+/* Metadata entry i in the file's order: its key, and its value in *value; NULL past the end. */
+const char *lam_st_metadata_at(const lam_st_file *f, int i, const char **value);
 /* A new tensor on dev holding the named entry (in the current scope); NULL if absent. */
 lam_tensor *lam_st_tensor(const lam_st_file *f, const char *name, lam_device *dev);
 
