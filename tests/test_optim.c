@@ -269,6 +269,23 @@ static void test_save_load(void **state) {
     fclose(f);
     assert_int_not_equal(lam_optim_load(sgd, path), LAM_OK);
     assert_int_not_equal(lam_optim_load(sgd, "/nonexistent/dir/x.optim"), LAM_OK);
+    /* a negative step count (Adam divides by 1 - beta^step) or a "steps" that is no count */
+    steps(m, adam, 0, 1);
+    assert_int_equal(lam_optim_save(adam, path), LAM_OK);
+    for (int bad = 0; bad < 2; ++bad) {
+        lam_state_dict *sd = lam_safetensors_load(path, lam_device_get("cpu"));
+        assert_non_null(sd);
+        if (bad == 0) assert_int_equal(lam_fill_(lam_state_dict_get(sd, "state.w.step"), -3), LAM_OK);
+        else assert_int_equal(lam_state_dict_set_metadata(sd, "steps", "12 apples"), LAM_OK);
+        char bad_path[sizeof path + 8];
+        snprintf(bad_path, sizeof bad_path, "%s.bad", path);
+        assert_int_equal(lam_safetensors_save(sd, bad_path), LAM_OK);
+        lam_state_dict_free(sd);
+        assert_int_equal(lam_optim_load(adam, bad_path), LAM_ERR_FORMAT);
+        print_message("  %s\n", lam_last_error());
+        remove(bad_path);
+    }
+    assert_int_equal(lam_optim_load(adam, path), LAM_OK);
     lam_optim_free(sgd);
     lam_optim_free(adam);
     lam_module_free(m);

@@ -4,6 +4,7 @@
  * and metadata {"format": "lamina-optim", "optimizer": "sgd" | "adam" | "adamw",
  * "steps": "<lam_optim_step calls>"}. Loading validates the whole file before changing
  * anything: another optimizer's state, unknown keys or mis-shaped tensors fail. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,14 @@ static bool same_shape(const lam_st_entry *e, const lam_tensor *t) {
     return true;
 }
 
+/* A non-negative decimal integer, or -1 if text is anything else. */
+static int64_t parse_count(const char *text) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    return errno || *text < '0' || *text > '9' || *end || v < 0 ? -1 : (int64_t)v;   /* no sign, no spaces */
+}
+
 /* Checks every entry; fills found[i * (slots + 1) + s] with entry indices (+1). */
 static lam_status validate(lam_optim *o, const lam_st_file *f, const char *path, int *found) {
     const char *fmt = lam_st_metadata(f, "format"), *kind = lam_st_metadata(f, "optimizer");
@@ -81,6 +90,9 @@ static lam_status validate(lam_optim *o, const lam_st_file *f, const char *path,
     if (strcmp(kind, kind_ids[o->kind]))
         return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s holds %s state, this optimizer is %s", path, kind,
                              kind_ids[o->kind]);
+    const char *steps = lam_st_metadata(f, "steps");
+    if (steps && parse_count(steps) < 0)
+        return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: steps \"%.32s\" is not a count", path, steps);
     int slots = lam_optim_state_count(o);
     for (int k = 0; k < lam_st_count(f); ++k) {
         const lam_st_entry *e = lam_st_at(f, k);
@@ -98,6 +110,11 @@ static lam_status validate(lam_optim *o, const lam_st_file *f, const char *path,
         if (!ok)
             return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: \"%s\" has the wrong dtype or shape for %s",
                                  path, e->name, o->params[i].name);
+        int64_t step = 0;
+        if (s == slots) memcpy(&step, lam_st_data(f, e), sizeof step);
+        if (step < 0)   /* Adam divides by 1 - beta^step */
+            return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: \"%s\" is %lld, not a step count", path, e->name,
+                                 (long long)step);
         found[i * (slots + 1) + s] = k + 1;
     }
     for (int i = 0; i < o->nparams; ++i) {
@@ -132,7 +149,7 @@ lam_status lam_optim_load(lam_optim *o, const char *path) {
         }
     if (st == LAM_OK) {
         const char *steps = lam_st_metadata(f, "steps");
-        o->steps = steps ? strtoll(steps, NULL, 10) : 0;
+        o->steps = steps ? parse_count(steps) : 0;
         for (int i = 0; i < o->nparams; ++i) {
             lam_optim_param *p = &o->params[i];
             int k = found[i * (slots + 1) + slots];
