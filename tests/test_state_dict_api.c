@@ -14,8 +14,16 @@
 #include <lamina.h>
 
 #include "module_cases.h"
+#include "test_util.h"
 
 static lam_device *cpu(void) { return lam_device_get("cpu"); }
+
+/* The devices under test (LAMINA_TEST_DEVICES, else all). */
+static int devices(lam_device **out) {
+    int n = tu_devices(out, TU_MAX_DEVICES);
+    assert_true(n > 0);
+    return n;
+}
 
 static void tmp_file(char *out, size_t size, const char *name) {
     snprintf(out, size, "%s/%s", LAMINA_TEST_TMP_DIR, name);
@@ -122,8 +130,10 @@ static void test_map(void **state) {
 
 static void test_copy_and_load(void **state) {
     (void)state;
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    lam_device *devs[TU_MAX_DEVICES];
+    int nd = devices(devs);
+    for (int d = 0; d < nd; ++d) {
+        lam_device *dev = devs[d];
         lam_scope_begin();
         lam_tensor *x = lam_rand(LAM_SHAPE(2, 20), dev);
         lam_module *a = built(&models[2], dev, x);
@@ -330,8 +340,10 @@ static void test_lazy_load(void **state) {
     (void)state;
     ref_file *rf = ref_open(REF("module_ref.safetensors"));
     assert_non_null(rf);
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    lam_device *devs[TU_MAX_DEVICES];
+    int nd = devices(devs);
+    for (int d = 0; d < nd; ++d) {
+        lam_device *dev = devs[d];
         lam_set_default_device(dev);
         lam_module *m = chimera_new();   /* every Linear in it is lazy */
         lam_set_default_device(cpu());
@@ -413,7 +425,8 @@ static void test_safetensors_files(void **state) {
     fclose(a);
     fclose(b);
     /* a dict made by hand: any dtype, any device, a view, the order kept, metadata */
-    lam_device *dev = lam_device_at(lam_device_count() - 1);
+    lam_device *devs[TU_MAX_DEVICES];
+    lam_device *dev = devs[devices(devs) - 1];
     sd = lam_state_dict_new();
     int64_t ids[3] = {7, -1, 1LL << 40};
     lam_tensor *grid = lam_reshape(lam_rand(LAM_SHAPE(12), dev), LAM_SHAPE(3, 4));
