@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     *) harnesses+=("$1"); shift ;;
     esac
 done
+build=$(realpath -m "$build")   # absolute: the tests run from elsewhere
 [ ${#harnesses[@]} = 0 ] && harnesses=(safetensors_model safetensors_optim idx idx_gzip device_spec)
 command -v clang >/dev/null || { echo "SKIP: clang is not installed (ci/install-deps.sh)"; exit 77; }
 

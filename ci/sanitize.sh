@@ -14,6 +14,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: ci/sanitize.sh [--build DIR]" >&2; exit 2 ;;
     esac
 done
+build=$(realpath -m "$build")   # absolute: the tests run from elsewhere
 mkdir -p "$build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DLAMINA_SANITIZE=ON -DLAMINA_BUILD_BENCH=OFF >"$build/configure.log"
 export LAMINA_TEST_DEVICES=cpu
@@ -21,7 +22,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LAMINA_LOOP_ITERS=${LAMINA_LOOP_ITERS:-2000}
-export POCL_CACHE_DIR=$PWD/$build/cache/pocl LAMINA_CACHE_DIR=$PWD/$build/cache/lamina
+export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$build/cache/pocl} LAMINA_CACHE_DIR=${LAMINA_CACHE_DIR:-$build/cache/lamina}
 mkdir -p "$POCL_CACHE_DIR" "$LAMINA_CACHE_DIR"
 tests="memory errors ops autograd modules state_dict state_dict_api optim idx"
 examples="sequential mlp my_sequential fixed_hidden_mlp chimera"

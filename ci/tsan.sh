@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: ci/tsan.sh [--build DIR] [--build-only | --run own|shared DEVICE] [--known-race]" >&2; exit 2 ;;
     esac
 done
+build=$(realpath -m "$build")   # absolute: the tests run from elsewhere
 command -v clang >/dev/null || { echo "SKIP: clang is not installed (ci/install-deps.sh)"; exit 77; }
 exe=$build/tests/test_threads
 
@@ -36,11 +37,11 @@ build_it() {
 # run KIND DEVICE: 0 clean, 77 only the known race (with --known-race), 1 otherwise
 run() {
     local kind=$1 device=$2 steps=20 log
-    [ "$kind" = shared ] && steps=200   # enough overlap for TSan to see the race every time
+    [ "$kind" = shared ] && steps=1000   # enough interleaving for TSan to see the race every time (8 of 8 runs)
     log=$build/tsan-$kind-${device//:/_}.log
     export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
     export TSAN_OPTIONS="halt_on_error=0 exitcode=66 second_deadlock_stack=1"
-    export POCL_CACHE_DIR=$PWD/$build/cache/pocl LAMINA_CACHE_DIR=$PWD/$build/cache/lamina
+    export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$build/cache/pocl} LAMINA_CACHE_DIR=${LAMINA_CACHE_DIR:-$build/cache/lamina}
     mkdir -p "$POCL_CACHE_DIR" "$LAMINA_CACHE_DIR"
     "$exe" "$kind" "$device" "$steps" >"$log" 2>&1
     local rc=$?
