@@ -7,7 +7,8 @@
  *     (failures that are handled, e.g. a pool that cannot cache a buffer, change nothing);
  *   - no crash, nothing leaked (live tensors come back to where they were; ASan at exit);
  *   - the parameters are readable and finite, and the next step succeeds.
- * LAMINA_FAULT_STRIDE=k tests every k-th point of the MLP only (to sample long sweeps);
+ * The MLP runs twice, the second time with lazy layers that materialize in the first step.
+ * LAMINA_FAULT_STRIDE=k tests every k-th point of the MLPs only (to sample long sweeps);
  * LAMINA_FAULT_RESNET_POINTS=n samples about n points of the ResNet's steps (default 16). */
 #include <math.h>
 #include <setjmp.h>
@@ -28,20 +29,27 @@ enum { BATCH = 16, IN = 784, HID = 256, OUT = 10, STEPS = 3, MAX_PARAMS = 64 };
 static float images[BATCH * IN];
 static int64_t labels[BATCH];
 
-/* What a sweep trains: a model and its optimizer, and the batch shape of its steps. */
+/* What a sweep trains: a model and its optimizer, and the batch shape of its steps. lazy:
+ * its layers materialize in the first step, and a failure there may leave one lazy. */
 typedef struct {
     const char *name;
     lam_module *(*make)(void);
     int batch_ndim;
     int64_t batch_shape[4];
+    bool lazy;
 } workload;
 
 static lam_module *mlp_new(void) {
     return lam_nn_sequential(3, lam_nn_linear(IN, HID), lam_nn_relu(), lam_nn_linear(HID, OUT));
 }
 
-static const workload mlp = {"MLP", mlp_new, 2, {BATCH, IN}};
-static const workload resnet_steps = {"ResNet", resnet_new, 4, {4, 1, 28, 28}};   /* 4 images of the 16 */
+static lam_module *lazy_mlp_new(void) {
+    return lam_nn_sequential(3, lam_nn_lazy_linear(HID), lam_nn_relu(), lam_nn_lazy_linear(OUT));
+}
+
+static const workload mlp = {"MLP", mlp_new, 2, {BATCH, IN}, false};
+static const workload lazy_mlp = {"MLP (lazy layers)", lazy_mlp_new, 2, {BATCH, IN}, true};
+static const workload resnet_steps = {"ResNet", resnet_new, 4, {4, 1, 28, 28}, false};   /* 4 images of the 16 */
 
 /* One training step; false if any call reported an error. */
 static bool step(const workload *w, lam_module *net, lam_optim *o, lam_device *d) {
@@ -122,8 +130,11 @@ static void sweep(const workload *w, lam_device *d, int64_t stride, int64_t firs
         lam_fault_arm(0);
         float *got[MAX_PARAMS] = {NULL};
         int ng = 0;
-        bool readable = read_params(net, got, sizes, &ng);
-        if (!readable) fail_msg("%s on %s: point %lld: parameters unreadable or not finite", w->name, lam_device_spec(d), (long long)n);
+        bool still_lazy = w->lazy && lam_named_parameters(net, NULL, 0) < np;   /* its materialization failed */
+        if (still_lazy && ok)
+            fail_msg("%s on %s: point %lld: a layer stayed lazy without an error", w->name, lam_device_spec(d), (long long)n);
+        if (!still_lazy && !read_params(net, got, sizes, &ng))
+            fail_msg("%s on %s: point %lld: parameters unreadable or not finite", w->name, lam_device_spec(d), (long long)n);
         if (ok && fired && !same_params(got, clean, sizes, np))
             fail_msg("%s on %s: point %lld failed silently: no error, and the parameters differ from a clean run",
                      w->name, lam_device_spec(d), (long long)n);
@@ -150,14 +161,25 @@ static void fill_batch(void) {
     for (int i = 0; i < BATCH; ++i) labels[i] = i % OUT;
 }
 
-static void test_sweep(void **state) {
-    (void)state;
+static void sweep_every(const workload *w) {
     lam_device *devs[TU_MAX_DEVICES];
     int nd = tu_devices(devs, TU_MAX_DEVICES);
     const char *env = getenv("LAMINA_FAULT_STRIDE");
     int64_t stride = env && atoll(env) > 0 ? atoll(env) : 1;
     fill_batch();
-    for (int k = 0; k < nd; ++k) sweep(&mlp, devs[k], stride, 1);
+    for (int k = 0; k < nd; ++k) sweep(w, devs[k], stride, 1);
+}
+
+static void test_sweep(void **state) {
+    (void)state;
+    sweep_every(&mlp);
+}
+
+/* The same with lazy layers: a failure while one materializes leaves it lazy, and the next
+ * step materializes it. */
+static void test_sweep_lazy(void **state) {
+    (void)state;
+    sweep_every(&lazy_mlp);
 }
 
 /* The ResNet's steps make thousands of calls: an even sample of about
@@ -173,6 +195,7 @@ static void test_sweep_resnet(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sweep), cmocka_unit_test(test_sweep_resnet)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sweep), cmocka_unit_test(test_sweep_lazy),
+                                       cmocka_unit_test(test_sweep_resnet)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
