@@ -113,6 +113,21 @@ static void test_lazy_conv(void **state) {
         assert_string_equal(lam_module_class_of(m)->name, "Conv2d");
         assert_true(lam_tensor_device(lam_module_param(m, "weight")) == devs[d]);
         lam_scope_end();
+        /* a never-run lazy convolution takes in_channels from a state_dict's weight */
+        const char *path = LAMINA_TEST_TMP_DIR "/conv_for_lazy.safetensors";
+        assert_ok(lam_save(m, path));
+        lam_set_default_device(devs[d]);
+        lam_module *fresh = lam_nn_lazy_conv2d_hw(4, LAM_HW2(3, 1), LAM_HW(1), LAM_HW2(1, 0), LAM_HW(1), 1, true);
+        lam_set_default_device(lam_device_get("cpu"));
+        assert_ok(lam_load(fresh, path));
+        assert_int_equal(lam_param_count(fresh), 4 * 5 * 3 + 4);
+        assert_string_equal(lam_module_class_of(fresh)->name, "Conv2d");
+        lam_scope_begin();
+        lam_tensor *x = lam_rand(LAM_SHAPE(1, 5, 4, 4), devs[d]);
+        assert_true(lam_item(lam_sum(lam_abs(lam_sub(lam_forward(fresh, x), lam_forward(m, x))))) == 0.0);
+        lam_scope_end();
+        remove(path);
+        lam_module_free(fresh);
         lam_module_free(m);
     }
 }

@@ -39,7 +39,8 @@ static const lam_module_class LAZY_CONV2D = {.name = "LazyConv2d", .state_size =
                                              .forward = conv_forward, .extra_repr = conv_repr,
                                              .reset_parameters = conv_reset};
 
-/* Creates W (and b) on the module's device, registers and initializes them. */
+/* Creates W (and b) on the module's device, registers and initializes them; all or nothing,
+ * so a lazy layer that fails (out of memory) stays lazy and can try again. */
 static lam_status materialize(lam_module *m, int64_t in_channels) {
     conv_state *s = lam_self(m);
     lam_device *dev = lam_module_device(m);
@@ -48,10 +49,49 @@ static lam_status materialize(lam_module *m, int64_t in_channels) {
     s->weight = lam_add_param(m, "weight", w);
     if (s->weight && s->has_bias) s->bias = lam_add_param(m, "bias", lam_empty(LAM_F32, LAM_SHAPE(s->out_channels), dev));
     lam_grad_enabled(prev);
-    if (!s->weight || (s->has_bias && !s->bias)) return lam_last_status();
+    lam_status st = !s->weight || (s->has_bias && !s->bias) ? lam_last_status() : LAM_OK;
     s->in_channels = in_channels;
-    return conv_reset(m);
+    if (st == LAM_OK) st = conv_reset(m);
+    if (st != LAM_OK) {
+        lam_module_drop_param(m, "bias");
+        lam_module_drop_param(m, "weight");
+        s->weight = s->bias = NULL;
+        s->in_channels = 0;
+    }
+    return st;
 }
+
+/* A LazyConv2d becomes a Conv2d of in_channels = in (PyTorch turns the class too). */
+static lam_status lazy_materialize(lam_module *m, int64_t in) {
+    conv_state *s = lam_self(m);
+    if (in < 1 || in % s->groups)
+        return lam_set_error(LAM_ERR_SHAPE, "LazyConv2d: %lld input channels, not a positive multiple of groups=%lld",
+                             (long long)in, (long long)s->groups);
+    lam_status st = materialize(m, in);
+    if (st != LAM_OK) return st;
+    m->lazy_pending = false;
+    lam_module_set_class(m, &CONV2D);
+    return LAM_OK;
+}
+
+/* A state_dict's weight (out, in / groups, kh, kw) gives in. */
+static bool lazy_infer(const lam_module *m, int ndim, const int64_t *shape, int64_t *in) {
+    const conv_state *s = lam_self_const(m);
+    if (ndim != 4 || shape[0] != s->out_channels || shape[1] <= 0 || shape[2] != s->kernel.h || shape[3] != s->kernel.w)
+        return false;
+    *in = shape[1] * s->groups;
+    return true;
+}
+
+static int lazy_plan(const lam_module *m, int64_t in, lam_lazy_tensor *out, int max) {
+    const conv_state *s = lam_self_const(m);
+    if (max >= 1) out[0] = (lam_lazy_tensor){"weight", 4, {s->out_channels, in / s->groups, s->kernel.h, s->kernel.w}};
+    if (max >= 2 && s->has_bias) out[1] = (lam_lazy_tensor){"bias", 1, {s->out_channels}};
+    return s->has_bias ? 2 : 1;
+}
+
+static const lam_lazy_ops LAZY_CONV2D_OPS = {.key = "weight", .infer = lazy_infer, .plan = lazy_plan,
+                                             .materialize = lazy_materialize};
 
 static lam_tensor *conv_forward(lam_module *m, lam_tensor *x) {
     conv_state *s = lam_self(m);
@@ -59,15 +99,7 @@ static lam_tensor *conv_forward(lam_module *m, lam_tensor *x) {
     if (lam_ndim(x) != 4)
         LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: expected a 4-D input (N, C, H, W), got %s", m->cls->name,
                       lam_shape_str(x, sh, sizeof sh));
-    if (m->lazy_pending) {
-        int64_t in = lam_dim(x, 1);
-        if (in < 1 || in % s->groups)
-            LAM_FAIL_NULL(LAM_ERR_SHAPE, "LazyConv2d: input %s has %lld channels, not a positive multiple of groups=%lld",
-                          lam_shape_str(x, sh, sizeof sh), (long long)in, (long long)s->groups);
-        if (materialize(m, in) != LAM_OK) return NULL;
-        m->lazy_pending = false;
-        lam_module_set_class(m, &CONV2D);   /* PyTorch turns a LazyConv2d into a Conv2d */
-    }
+    if (m->lazy_pending && lazy_materialize(m, lam_dim(x, 1)) != LAM_OK) return NULL;
     return lam_conv2d(x, s->weight, s->bias, s->stride, s->padding, s->dilation, s->groups);
 }
 
@@ -88,6 +120,7 @@ static lam_module *make_conv(const char *op, int64_t in, int64_t out, lam_hw ker
     *s = (conv_state){.in_channels = in, .out_channels = out, .groups = groups, .kernel = kernel, .stride = stride,
                       .padding = padding, .dilation = dilation, .has_bias = bias};
     m->lazy_pending = lazy;
+    m->lazy = lazy ? &LAZY_CONV2D_OPS : NULL;
     if (!lazy && materialize(m, in) != LAM_OK) {
         lam_module_free(m);
         return NULL;
