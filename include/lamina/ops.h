@@ -122,7 +122,7 @@ LAM_API lam_tensor *lam_layer_norm(lam_tensor *x, int ndim, const int64_t *norma
  * attention weights (scaled by 1 / (1 - p)) from lam_manual_seed's generator. A query
  * row with every key blocked gives NaN, as PyTorch's reference maths. One fused
  * scale + mask + softmax kernel between two batched GEMMs; backward keeps the (..., L, S)
- * weights. */
+ * weights. A floating mask that requires grad gets one (a learned attention bias). */
 LAM_API lam_tensor *lam_scaled_dot_product_attention(lam_tensor *q, lam_tensor *k, lam_tensor *v, lam_tensor *mask,
                                                      bool causal, float dropout_p);
 /* (L, S) f32: 0 where key j <= query i, -INFINITY above: the additive causal mask

@@ -11,7 +11,7 @@
 /* t as f32 (itself, or a copy in the current scope). */
 static lam_tensor *f32(lam_tensor *t) { return lam_as_dtype(t, LAM_F32); }
 
-/* farg: scale; saved: p (f32, contiguous). */
+/* in: q, k, v[, a floating mask]; farg: scale; saved: p (f32, contiguous). */
 static lam_status sdpa_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
     lam_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *p = n->saved;
     lam_tensor *g32 = f32(g);
@@ -20,7 +20,8 @@ static lam_status sdpa_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
         lam_tensor *dv = lam_sum_to_shape(lam_matmul(lam_transpose(p, -1, -2), g32), v->ndim, v->shape);
         if (!dv || !(gin[2] = lam_as_dtype(dv, v->dtype))) return lam_last_status();
     }
-    if (!lam_input_needs_grad(n, 0) && !lam_input_needs_grad(n, 1)) return LAM_OK;
+    bool mask_grad = n->n_in > 3 && lam_input_needs_grad(n, 3);
+    if (!lam_input_needs_grad(n, 0) && !lam_input_needs_grad(n, 1) && !mask_grad) return LAM_OK;
     lam_tensor *dp = lam_matmul(g32, lam_transpose(f32(v), -1, -2));   /* (..., L, S), contiguous */
     lam_tensor *ds = dp ? lam_tensor_alloc(LAM_F32, p->ndim, p->shape, LAM_DEV(p)) : NULL;
     if (!ds) return lam_last_status();
@@ -35,6 +36,11 @@ static lam_status sdpa_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
     if (lam_input_needs_grad(n, 1)) {   /* dk = ds^T q */
         lam_tensor *dk = lam_sum_to_shape(lam_matmul(lam_transpose(ds, -1, -2), f32(q)), k->ndim, k->shape);
         if (!dk || !(gin[1] = lam_as_dtype(dk, k->dtype))) return lam_last_status();
+    }
+    if (mask_grad) {   /* an added mask: d(scores + mask) = ds / scale */
+        lam_tensor *mask = n->in[3];
+        lam_tensor *dm = lam_sum_to_shape(lam_div_scalar(ds, n->farg), mask->ndim, mask->shape);
+        if (!dm || !(gin[3] = lam_as_dtype(dm, mask->dtype))) return lam_last_status();
     }
     return LAM_OK;
 }
@@ -127,7 +133,8 @@ lam_tensor *lam_scaled_dot_product_attention(lam_tensor *q, lam_tensor *k, lam_t
     lam_grad_enabled(grad);
     if (out && dt != LAM_F32) out = lam_tensor_copy(out, dt);
     lam_node *n;
-    out = lam_recorded(out, OP, sdpa_backward, 3, (lam_tensor *[]){q, k, v}, &n);
+    bool float_mask = mask && lam_dtype_is_float(mask->dtype);   /* a float mask is differentiable */
+    out = lam_recorded(out, OP, sdpa_backward, float_mask ? 4 : 3, (lam_tensor *[]){q, k, v, mask}, &n);
     if (n) {
         n->farg = scale;
         n->saved = lam_retain(p);
