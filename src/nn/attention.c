@@ -37,24 +37,17 @@ static void mha_repr(const lam_module *m, char *buf, size_t size) {
              (long long)s->num_heads, (double)s->dropout, s->batch_first ? "True" : "False");
 }
 
-/* x (N, T, E) @ rows [part * E, (part + 1) * E) of in_proj, + bias: parts of the packed
- * projection, or all three at once (parts = 3) for self-attention. */
-static lam_tensor *project(mha_state *s, lam_tensor *x, int part, int parts) {
-    int64_t E = s->embed_dim, lo = part * E, hi = (part + parts) * E;
-    lam_tensor *w = parts == 3 ? s->in_proj_weight : lam_slice(s->in_proj_weight, 0, lo, hi, 1);
-    lam_tensor *y = lam_matmul(x, lam_transpose(w, 0, 1));
-    if (!s->in_proj_bias) return y;
-    return lam_add(y, parts == 3 ? s->in_proj_bias : lam_slice(s->in_proj_bias, 0, lo, hi, 1));
+/* x (N, T, E) projected by rows [part * E, (part + 1) * E) of the packed in_proj, split into
+ * heads: (N, H, T, Dh), contiguous. Three GEMMs on slices of the weight rather than one on
+ * all of it: their gradients are weight-sized, where slicing one (N, T, 3E) output would
+ * scatter three activation-sized gradients. */
+static lam_tensor *project_heads(mha_state *s, lam_tensor *x, int part) {
+    int64_t E = s->embed_dim, H = s->num_heads, lo = part * E, hi = lo + E;
+    lam_tensor *y = lam_matmul(x, lam_transpose(lam_slice(s->in_proj_weight, 0, lo, hi, 1), 0, 1));
+    if (s->in_proj_bias) y = lam_add(y, lam_slice(s->in_proj_bias, 0, lo, hi, 1));
+    lam_tensor *r = lam_reshape(y, 4, (const int64_t[]){lam_dim(x, 0), lam_dim(x, 1), H, E / H});
+    return lam_contiguous(lam_permute(r, (const int[]){0, 2, 1, 3}));
 }
-
-/* (N, T, parts * E) -> (parts, N, H, T, Dh), contiguous: heads as a batch dim. */
-static lam_tensor *split_heads(mha_state *s, lam_tensor *x, int parts) {
-    int64_t N = lam_dim(x, 0), T = lam_dim(x, 1), H = s->num_heads, Dh = s->embed_dim / H;
-    lam_tensor *r = lam_reshape(x, 5, (const int64_t[]){N, T, parts, H, Dh});
-    return lam_contiguous(lam_permute(r, (const int[]){2, 0, 3, 1, 4}));
-}
-
-static lam_tensor *head(lam_tensor *heads, int part) { return lam_squeeze(lam_slice(heads, 0, part, part + 1, 1), 0); }
 
 /* An attention mask in MHA's convention as one added to the scores: floating masks as they
  * are, integer ones -inf where nonzero (blocked). */
@@ -103,17 +96,7 @@ static lam_tensor *attend(lam_module *m, lam_tensor *q, lam_tensor *k, lam_tenso
     bool ok;
     lam_tensor *mask = merged_mask(s, attn_mask, pad, N, L, S, &ok);
     if (!ok) return NULL;
-    lam_tensor *qh, *kh, *vh;
-    if (q == k && k == v) {   /* self-attention: one GEMM for the three projections */
-        lam_tensor *heads = split_heads(s, project(s, q, 0, 3), 3);
-        qh = head(heads, 0);
-        kh = head(heads, 1);
-        vh = head(heads, 2);
-    } else {
-        qh = head(split_heads(s, project(s, q, 0, 1), 1), 0);
-        kh = head(split_heads(s, project(s, k, 1, 1), 1), 0);
-        vh = head(split_heads(s, project(s, v, 2, 1), 1), 0);
-    }
+    lam_tensor *qh = project_heads(s, q, 0), *kh = project_heads(s, k, 1), *vh = project_heads(s, v, 2);
     if (!qh || !kh || !vh) return NULL;
     float p = lam_is_training(m) ? s->dropout : 0.0f;
     lam_tensor *o = lam_scaled_dot_product_attention(qh, kh, vh, mask, false, p);   /* (N, H, L, Dh) */
