@@ -1,14 +1,18 @@
-/* train_mnist: an MLP (784-256-10) learns MNIST digits with SGD, on any device.
+/* train_mnist: a model learns MNIST digits (or any IDX data set: Fashion-MNIST, ...), on any
+ * device, with SGD, Adam or AdamW, a learning-rate schedule and gradient clipping.
  *
- *   train_mnist                                  # data/, default device, 10 epochs
+ *   train_mnist                                  # MLP, data/, default device, 10 epochs
+ *   train_mnist --data /usr/share/datasets/fashion-mnist --optim adamw --schedule onecycle
  *   train_mnist --device cpu --epochs 2 --save run.ckpt
  *   train_mnist --resume run.ckpt --epochs 1     # the 3rd epoch, as if never stopped
  *
- * Each epoch visits the training set in an order that depends only on (--seed, epoch), so
- * a resumed run continues exactly where the saved one stopped. --save writes PATH (the
- * model's state_dict, safetensors), PATH.optim (the optimizer's state) and PATH.state
- * (epochs done, seed, model) after every epoch, each atomically. The CSV has one line per
- * epoch with no timings, so two runs with one seed on one device give identical files. */
+ * Each epoch visits the training set in an order that depends only on (--seed, epoch), and
+ * --save writes, after every epoch, a checkpoint with the model, the optimizer, the schedule
+ * and the random generator (lam_checkpoint_save: PATH, PATH.optim) beside PATH.state (epochs
+ * done, seed, the run's settings), so a resumed run continues exactly where the saved one
+ * stopped. The CSV has one line per epoch with no timings: two runs with one seed on one
+ * device give identical files. Options and the state file: train_mnist_options.c; the
+ * models: train_mnist_models.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,146 +20,59 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <lamina.h>
-#include <lamina/data.h>
-
-#ifndef LAMINA_DATA_DIR
-#define LAMINA_DATA_DIR "data"
-#endif
+#include "train_mnist.h"
 
 typedef struct {
-    const char *device, *model, *data, *save, *resume, *csv, *svg;
-    int epochs;
-    int64_t batch, limit;
-    float lr, momentum, min_test_acc;
-    uint64_t seed;
-} options;
-
-typedef struct { double train_loss, train_acc, test_loss, test_acc, samples_per_s; } epoch_stats;
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: train_mnist [--device SPEC] [--model mlp|linear] [--epochs N] [--batch N] [--lr F]\n"
-               "                   [--momentum F] [--seed N] [--data DIR] [--limit N] [--save PATH]\n"
-               "                   [--resume PATH] [--csv PATH] [--svg PATH] [--min-test-acc F]\n");
-}
+    lam_module *net;
+    lam_optim *opt;
+    lam_schedule *sched;   /* owned by opt; NULL for --schedule none */
+    bool per_batch;        /* cosine and one-cycle step every batch, step every epoch */
+} trainer;
 
 static int fail(const char *what) {
     fprintf(stderr, "train_mnist: %s: %s\n", what, lam_last_error());
     return 1;
 }
 
-static bool parse_num(const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
-static int parse(int argc, char **argv, options *o) {
-    *o = (options){.model = "mlp", .data = LAMINA_DATA_DIR, .epochs = 10, .batch = 32, .lr = 0.05f,
-                   .momentum = 0.9f, .seed = 0};
-    for (int i = 1; i < argc; ++i) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "train_mnist: %s needs a value (or is unknown)\n", a);
-            usage(stderr);
-            return 1;
-        }
-        const char *v = argv[++i];
-        double x = 0;
-        bool ok = true;
-        if (!strcmp(a, "--device")) o->device = v;
-        else if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--data")) o->data = v;
-        else if (!strcmp(a, "--save")) o->save = v;
-        else if (!strcmp(a, "--resume")) o->resume = v;
-        else if (!strcmp(a, "--csv")) o->csv = v;
-        else if (!strcmp(a, "--svg")) o->svg = v;
-        else if (!strcmp(a, "--epochs")) ok = parse_num(v, 0, 1e6, &x) && (o->epochs = (int)x, true);
-        else if (!strcmp(a, "--batch")) ok = parse_num(v, 1, 1e7, &x) && (o->batch = (int64_t)x, true);
-        else if (!strcmp(a, "--limit")) ok = parse_num(v, 0, 1e12, &x) && (o->limit = (int64_t)x, true);
-        else if (!strcmp(a, "--lr")) ok = parse_num(v, 0, 1e6, &x) && (o->lr = (float)x, true);
-        else if (!strcmp(a, "--momentum")) ok = parse_num(v, 0, 1, &x) && (o->momentum = (float)x, true);
-        else if (!strcmp(a, "--min-test-acc")) ok = parse_num(v, 0, 1, &x) && (o->min_test_acc = (float)x, true);
-        else if (!strcmp(a, "--seed")) ok = parse_num(v, 0, 1.8e19, &x) && (o->seed = (uint64_t)x, true);
-        else {
-            fprintf(stderr, "train_mnist: unknown option %s\n", a);
-            usage(stderr);
-            return 1;
-        }
-        if (!ok) {
-            fprintf(stderr, "train_mnist: bad value for %s: \"%s\"\n", a, v);
-            return 1;
-        }
-    }
-    if (strcmp(o->model, "mlp") && strcmp(o->model, "linear")) {
-        fprintf(stderr, "train_mnist: unknown model \"%s\" (mlp or linear)\n", o->model);
-        return 1;
-    }
-    return 0;
-}
-
-static lam_module *make_model(const char *name) {
-    if (!strcmp(name, "linear")) return lam_nn_sequential(1, lam_nn_linear(784, 10));
-    return lam_nn_sequential(3, lam_nn_linear(784, 256), lam_nn_relu(), lam_nn_linear(256, 10));
-}
-
-/* PATH.state: "epochs N\nseed S\nmodel NAME\n". */
-static int read_state(const char *path, const char *model, int *epochs_done, uint64_t *seed) {
-    char file[4096], name[64] = "";
-    snprintf(file, sizeof file, "%s.state", path);
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fprintf(stderr, "train_mnist: cannot resume: %s: %s\n", file, strerror(errno));
-        return 1;
-    }
-    unsigned long long s = 0;
-    int n = fscanf(f, "epochs %d\nseed %llu\nmodel %63s", epochs_done, &s, name);
-    fclose(f);
-    if (n != 3 || *epochs_done < 0) {
-        fprintf(stderr, "train_mnist: cannot resume: %s is not a train_mnist state file\n", file);
-        return 1;
-    }
-    if (strcmp(name, model)) {
-        fprintf(stderr, "train_mnist: cannot resume: %s holds a \"%s\" model, not \"%s\"\n", path, name, model);
-        return 1;
-    }
-    *seed = s;
-    return 0;
-}
-
-static int write_state(const char *path, int epochs_done, uint64_t seed, const char *model) {
-    char file[4096], tmp[4200];
-    snprintf(file, sizeof file, "%s.state", path);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", file, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "epochs %d\nseed %llu\nmodel %s\n", epochs_done, (unsigned long long)seed, model) < 0 ||
-        fclose(f) != 0 || rename(tmp, file) != 0) {
-        fprintf(stderr, "train_mnist: cannot write %s: %s\n", file, strerror(errno));
-        remove(tmp);
-        return 1;
-    }
-    return 0;
-}
-
-static int save_all(const options *o, lam_module *net, lam_optim *opt, int epochs_done) {
-    char file[4200];
-    snprintf(file, sizeof file, "%s.optim", o->save);
-    if (lam_save(net, o->save) != LAM_OK) return fail(o->save);
-    if (lam_optim_save(opt, file) != LAM_OK) return fail(file);
-    return write_state(o->save, epochs_done, o->seed, o->model);
-}
-
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* SGD, Adam or AdamW over every parameter; with --decay weights, biases and the weights of
+ * other than Linear/Conv layers go to a group without weight decay (minGPT's rule). */
+static lam_optim *make_optimizer(const train_options *o, lam_module *net) {
+    lam_optim *opt;
+    if (!strcmp(o->optim, "sgd"))
+        opt = lam_sgd(net, (lam_sgd_options){.lr = (float)o->lr, .momentum = o->momentum});
+    else if (!strcmp(o->optim, "adam"))
+        opt = lam_adam(net, (lam_adam_options){.lr = (float)o->lr});
+    else
+        opt = lam_adamw(net, (lam_adam_options){.lr = (float)o->lr});
+    if (!opt || lam_optim_group_set_weight_decay(opt, 0, o->weight_decay) != LAM_OK) goto fail;
+    if (!strcmp(o->decay, "weights")) {
+        int g = lam_optim_add_group(opt, (lam_param_select){.filter = lam_param_no_decay});
+        if (g < 0 || lam_optim_group_set_weight_decay(opt, g, 0.0f) != LAM_OK) goto fail;
+    }
+    return opt;
+fail:
+    lam_optim_free(opt);
+    return NULL;
+}
+
+/* The schedule over o->schedule_epochs epochs of batches steps. */
+static lam_status make_schedule(const train_options *o, trainer *t, int64_t batches) {
+    int64_t steps = (int64_t)o->schedule_epochs * batches;
+    t->per_batch = strcmp(o->schedule, "step") != 0;
+    if (!strcmp(o->schedule, "none")) return LAM_OK;
+    if (!strcmp(o->schedule, "step"))
+        t->sched = lam_step_lr(t->opt, (lam_step_lr_options){.step_size = o->step_size, .gamma = o->gamma});
+    else if (!strcmp(o->schedule, "cosine"))
+        t->sched = lam_cosine_lr(t->opt, (lam_cosine_lr_options){.t_max = steps});
+    else
+        t->sched = lam_one_cycle_lr(t->opt, (lam_one_cycle_options){.max_lr = o->lr, .total_steps = steps});
+    return t->sched ? LAM_OK : lam_last_status();
 }
 
 /* Number of rows where argmax(logits) == y. */
@@ -173,34 +90,42 @@ static void progress(int epoch, int epochs, int64_t done, int64_t total, double 
     fflush(stdout);
 }
 
-static int train_epoch(lam_module *net, lam_optim *opt, lam_dataset *train, const options *o, lam_device *dev,
-                       int epoch, int last_epoch, epoch_stats *st) {
+/* One training step on batch b; adds the loss sum and hits to *loss_sum and *hits. */
+static int train_step(trainer *t, lam_dataset *train, const train_options *o, lam_device *dev, int64_t b,
+                      double *loss_sum, double *hits) {
+    lam_scope_begin();
+    lam_tensor *x, *y;
+    int rc = 0;
+    if (lam_dataset_batch(train, b, o->batch, dev, &x, &y) != LAM_OK) rc = fail("batch");
+    if (!rc) {
+        lam_optim_zero_grad(t->opt);
+        lam_tensor *logits = lam_forward(t->net, x);
+        lam_tensor *loss = lam_cross_entropy(logits, y);
+        if (!loss || lam_backward(loss) != LAM_OK || (o->clip > 0 && !lam_clip_grad_norm(t->net, o->clip)) ||
+            lam_optim_step(t->opt) != LAM_OK || (t->sched && t->per_batch && lam_schedule_step(t->sched) != LAM_OK))
+            rc = fail("training step");
+        else {
+            *loss_sum += lam_item(loss) * (double)lam_dim(x, 0);
+            *hits += correct(logits, y);
+        }
+    }
+    lam_scope_end();
+    return rc;
+}
+
+static int train_epoch(trainer *t, lam_dataset *train, const train_options *o, lam_device *dev, int epoch,
+                       int last_epoch, epoch_stats *st) {
     bool tty = isatty(STDOUT_FILENO);
     int64_t nb = lam_dataset_batches(train, o->batch), n = lam_dataset_size(train);
     double loss_sum = 0, hits = 0, t0 = now();
     lam_dataset_shuffle(train, o->seed, (uint64_t)epoch);
-    lam_train(net, true);
+    lam_train(t->net, true);
     for (int64_t b = 0; b < nb; ++b) {
-        lam_scope_begin();
-        lam_tensor *x, *y;
-        int rc = 0;
-        if (lam_dataset_batch(train, b, o->batch, dev, &x, &y) != LAM_OK) rc = fail("batch");
-        if (!rc) {
-            lam_optim_zero_grad(opt);
-            lam_tensor *logits = lam_forward(net, x);
-            lam_tensor *loss = lam_cross_entropy(logits, y);
-            if (!loss || lam_backward(loss) != LAM_OK || lam_optim_step(opt) != LAM_OK) rc = fail("training step");
-            else {
-                double rows = (double)lam_dim(x, 0);
-                loss_sum += lam_item(loss) * rows;
-                hits += correct(logits, y);
-            }
-        }
-        lam_scope_end();
-        if (rc) return rc;
-        if (tty && (b % 8 == 0 || b == nb - 1))
-            progress(epoch + 1, last_epoch, b + 1, nb, loss_sum / (double)((b + 1) * o->batch < n ? (b + 1) * o->batch : n));
+        if (train_step(t, train, o, dev, b, &loss_sum, &hits)) return 1;
+        int64_t seen = (b + 1) * o->batch < n ? (b + 1) * o->batch : n;
+        if (tty && (b % 8 == 0 || b == nb - 1)) progress(epoch + 1, last_epoch, b + 1, nb, loss_sum / (double)seen);
     }
+    if (t->sched && !t->per_batch && lam_schedule_step(t->sched) != LAM_OK) return fail("schedule");
     double dt = now() - t0;
     if (tty) printf("\r%*s\r", 80, "");
     st->train_loss = loss_sum / (double)n;
@@ -209,6 +134,7 @@ static int train_epoch(lam_module *net, lam_optim *opt, lam_dataset *train, cons
     return 0;
 }
 
+/* Test loss and accuracy in eval mode, with no autograd tape. */
 static int evaluate(lam_module *net, lam_dataset *test, lam_device *dev, epoch_stats *st) {
     bool was = lam_grad_enabled(false);
     lam_train(net, false);
@@ -237,89 +163,144 @@ static int evaluate(lam_module *net, lam_dataset *test, lam_device *dev, epoch_s
     return rc;
 }
 
-int write_svg(const char *path, const epoch_stats *s, const int *epoch_no, int n);
+/* Image models: (B, C, H, W) batches, both sets normalized with the training set's statistics. */
+static int prepare_images(lam_dataset *train, lam_dataset *test) {
+    float mean[4], std[4];
+    int c = lam_dataset_channel_stats(train, mean, std, 4);
+    if (c < 1 || c > 4) return fail(c < 1 ? "statistics" : "more than 4 channels");
+    if (lam_dataset_normalize(train, mean, std, c) != LAM_OK || lam_dataset_normalize(test, mean, std, c) != LAM_OK ||
+        lam_dataset_set_image_batches(train, true) != LAM_OK || lam_dataset_set_image_batches(test, true) != LAM_OK)
+        return fail("image batches");
+    printf("normalized per channel with the training set's mean %.4f std %.4f%s\n", mean[0], std[0],
+           c > 1 ? " (first channel)" : "");
+    return 0;
+}
 
-int main(int argc, char **argv) {
-    options o;
-    if (parse(argc, argv, &o)) return 1;
-    int start_epoch = 0;
-    if (o.resume) {
-        uint64_t seed = o.seed;
-        if (read_state(o.resume, o.model, &start_epoch, &seed)) return 1;
-        o.seed = seed;
+static int load_data(const train_options *o, bool image, lam_dataset **train, lam_dataset **test) {
+    *train = lam_dataset_load_dir(o->data, "train");
+    if (!*train) return fail("training data");
+    *test = lam_dataset_load_dir(o->data, "test");
+    if (!*test) return fail("test data");
+    if (o->limit > 0) lam_dataset_limit(*train, o->limit);
+    if (lam_dataset_features(*test) != lam_dataset_features(*train)) {
+        fprintf(stderr, "train_mnist: %s: training and test examples differ in size\n", o->data);
+        return 1;
     }
-    lam_device *dev = lam_device_get(o.device);
-    if (!dev) return fail(o.device ? o.device : "default device");
-    lam_set_default_device(dev);
-    lam_dataset *train = lam_dataset_load_mnist(o.data, "train");
-    if (!train) return fail("training data");
-    lam_dataset *test = lam_dataset_load_mnist(o.data, "test");
-    if (!test) {
-        lam_dataset_free(train);
-        return fail("test data");
-    }
-    if (o.limit > 0) lam_dataset_limit(train, o.limit);
+    return image ? prepare_images(*train, *test) : 0;
+}
 
-    lam_manual_seed(o.seed);
-    lam_module *net = make_model(o.model);
-    lam_optim *opt = net ? lam_sgd(net, (lam_sgd_options){.lr = o.lr, .momentum = o.momentum}) : NULL;
-    int rc = 0;
-    if (!net || !opt || lam_module_to(net, dev) != LAM_OK) rc = fail("model");
-    if (!rc && o.resume) {
-        char file[4200];
-        snprintf(file, sizeof file, "%s.optim", o.resume);
-        if (lam_load(net, o.resume) != LAM_OK) rc = fail(o.resume);
-        else if (lam_optim_load(opt, file) != LAM_OK) rc = fail(file);
-    }
-    FILE *csv = NULL;
-    if (!rc && o.csv && !(csv = fopen(o.csv, "w"))) {
-        fprintf(stderr, "train_mnist: cannot write %s: %s\n", o.csv, strerror(errno));
-        rc = 1;
-    }
-    int last = start_epoch + o.epochs;
-    epoch_stats *hist = calloc((size_t)o.epochs + 1, sizeof *hist);
-    int *numbers = calloc((size_t)o.epochs + 1, sizeof *numbers);
-    if (!rc) {
-        printf("device %s\n", lam_device_name(dev));
-        printf("model %s, %lld parameters; %lld training and %lld test images from %s\n", o.model,
-               (long long)lam_param_count(net), (long long)lam_dataset_size(train), (long long)lam_dataset_size(test),
-               o.data);
-        printf("SGD lr %g momentum %g, batch %lld, seed %llu, epochs %d..%d\n", o.lr, o.momentum,
-               (long long)o.batch, (unsigned long long)o.seed, start_epoch + 1, last);
-        if (csv) fprintf(csv, "epoch,train_loss,train_acc,test_loss,test_acc\n");
-    }
-    int done = 0;
-    for (int e = start_epoch; !rc && e < last; ++e) {
-        epoch_stats *s = &hist[done];
-        rc = train_epoch(net, opt, train, &o, dev, e, last, s);
-        if (!rc) rc = evaluate(net, test, dev, s);
-        if (rc) break;
-        numbers[done++] = e + 1;
-        printf("epoch %2d/%d  loss %.7f  train acc %.4f  test loss %.7f  test acc %.4f  %.0f samples/s\n", e + 1,
-               last, s->train_loss, s->train_acc, s->test_loss, s->test_acc, s->samples_per_s);
+static train_data_shape data_shape(lam_dataset *train, lam_dataset *test) {
+    int64_t s[3] = {0, 0, 0};
+    lam_dataset_example_shape(train, s);
+    int classes = lam_dataset_classes(train) > lam_dataset_classes(test) ? lam_dataset_classes(train)
+                                                                         : lam_dataset_classes(test);
+    return (train_data_shape){.channels = s[0], .height = s[1], .width = s[2],
+                              .features = lam_dataset_features(train), .classes = classes};
+}
+
+/* Model, optimizer and schedule, from a checkpoint when resuming. */
+static int build(const train_options *o, const train_model *model, lam_dataset *train, lam_dataset *test,
+                 lam_device *dev, trainer *t) {
+    train_data_shape in = data_shape(train, test);
+    lam_manual_seed(o->seed);
+    t->net = model->make(&in);
+    if (!t->net || lam_module_to(t->net, dev) != LAM_OK) return fail("model");
+    if (!(t->opt = make_optimizer(o, t->net))) return fail("optimizer");
+    if (make_schedule(o, t, lam_dataset_batches(train, o->batch)) != LAM_OK) return fail("schedule");
+    if (o->resume && lam_checkpoint_load(o->resume, t->net, t->opt) != LAM_OK) return fail(o->resume);
+    return 0;
+}
+
+static void describe(const train_options *o, lam_device *dev, const trainer *t, lam_dataset *train,
+                     lam_dataset *test, int first, int last) {
+    printf("device %s\n", lam_device_name(dev));
+    printf("model %s, %lld parameters; %lld training and %lld test images from %s\n", o->model,
+           (long long)lam_param_count(t->net), (long long)lam_dataset_size(train), (long long)lam_dataset_size(test),
+           o->data);
+    printf("%s lr %g", o->optim, o->lr);
+    if (!strcmp(o->optim, "sgd")) printf(" momentum %g", o->momentum);
+    if (o->weight_decay > 0) printf(" weight decay %g (%s)", o->weight_decay, o->decay);
+    if (strcmp(o->schedule, "none")) printf(", %s schedule over %d epochs", o->schedule, o->schedule_epochs);
+    if (o->clip > 0) printf(", gradients clipped to norm %g", o->clip);
+    printf(", batch %lld, seed %llu, epochs %d..%d\n", (long long)o->batch, (unsigned long long)o->seed, first, last);
+}
+
+/* Runs epochs [start, last): train, evaluate, report, checkpoint. Fills hist and numbers. */
+static int run_epochs(const train_options *o, trainer *t, lam_dataset *train, lam_dataset *test, lam_device *dev,
+                      int start, int last, FILE *csv, epoch_stats *hist, int *numbers, int *done) {
+    for (int e = start; e < last; ++e) {
+        epoch_stats *s = &hist[*done];
+        if (train_epoch(t, train, o, dev, e, last, s) || evaluate(t->net, test, dev, s)) return 1;
+        numbers[(*done)++] = e + 1;
+        printf("epoch %2d/%d  loss %.7f  train acc %.4f  test loss %.7f  test acc %.4f  %.0f samples/s  lr %.4g\n",
+               e + 1, last, s->train_loss, s->train_acc, s->test_loss, s->test_acc, s->samples_per_s,
+               lam_optim_lr(t->opt));
         fflush(stdout);
         if (csv) {
             fprintf(csv, "%d,%.7f,%.6f,%.7f,%.6f\n", e + 1, s->train_loss, s->train_acc, s->test_loss, s->test_acc);
             fflush(csv);
         }
-        if (o.save) rc = save_all(&o, net, opt, e + 1);
+        if (o->save && (lam_checkpoint_save(o->save, t->net, t->opt) != LAM_OK ? fail(o->save)
+                                                                                : train_write_state(o->save, o, e + 1)))
+            return 1;
+    }
+    return 0;
+}
+
+static int finish(const train_options *o, const epoch_stats *hist, const int *numbers, int done) {
+    if (o->svg && done > 0 && write_svg(o->svg, hist, numbers, done)) return 1;
+    double acc = done > 0 ? hist[done - 1].test_acc : 0.0;
+    if (o->min_test_acc > 0 && acc < o->min_test_acc) {
+        fprintf(stderr, "train_mnist: test accuracy %.4f is below --min-test-acc %.4f\n", acc, o->min_test_acc);
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    train_options o;
+    if (train_parse(argc, argv, &o)) return 1;
+    const train_model *model = train_find_model(o.model);
+    if (!model->make) {
+        fprintf(stderr, "train_mnist: the %s model is not built yet: it needs %s\n", o.model, model->missing);
+        return 1;
+    }
+    int start = 0;
+    if (o.resume && train_read_state(o.resume, &o, &start)) return 1;
+    int last = start + o.epochs;
+    if (o.schedule_epochs == 0) o.schedule_epochs = last > 0 ? last : 1;
+    if (!strcmp(o.schedule, "onecycle") && last > o.schedule_epochs) {
+        fprintf(stderr, "train_mnist: the one-cycle schedule ends with epoch %d; --epochs %d goes to epoch %d\n",
+                o.schedule_epochs, o.epochs, last);
+        return 1;
+    }
+    lam_device *dev = lam_device_get(o.device);
+    if (!dev) return fail(o.device ? o.device : "default device");
+    lam_set_default_device(dev);
+    lam_dataset *train = NULL, *test = NULL;
+    trainer t = {0};
+    FILE *csv = NULL;
+    epoch_stats *hist = calloc((size_t)o.epochs + 1, sizeof *hist);
+    int *numbers = calloc((size_t)o.epochs + 1, sizeof *numbers), done = 0;
+    int rc = !hist || !numbers || load_data(&o, model->image, &train, &test) || build(&o, model, train, test, dev, &t);
+    if (!rc && o.csv && !(csv = fopen(o.csv, "w"))) {
+        fprintf(stderr, "train_mnist: cannot write %s: %s\n", o.csv, strerror(errno));
+        rc = 1;
+    }
+    if (!rc) {
+        describe(&o, dev, &t, train, test, start + 1, last);
+        if (csv) fprintf(csv, "epoch,train_loss,train_acc,test_loss,test_acc\n");
+        rc = run_epochs(&o, &t, train, test, dev, start, last, csv, hist, numbers, &done);
     }
     if (csv && fclose(csv) != 0) {
         fprintf(stderr, "train_mnist: cannot write %s\n", o.csv);
         rc = 1;
     }
-    if (!rc && o.svg && done > 0) rc = write_svg(o.svg, hist, numbers, done);
-    if (!rc && o.min_test_acc > 0) {
-        double acc = done > 0 ? hist[done - 1].test_acc : 0.0;
-        if (acc < o.min_test_acc) {
-            fprintf(stderr, "train_mnist: test accuracy %.4f is below --min-test-acc %.4f\n", acc, o.min_test_acc);
-            rc = 2;
-        }
-    }
+    if (!rc) rc = finish(&o, hist, numbers, done);
     free(hist);
     free(numbers);
-    lam_optim_free(opt);
-    lam_module_free(net);
+    lam_optim_free(t.opt);
+    lam_module_free(t.net);
     lam_dataset_free(train);
     lam_dataset_free(test);
     return rc;

@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct { double train_loss, train_acc, test_loss, test_acc, samples_per_s; } epoch_stats;
-
-int write_svg(const char *path, const epoch_stats *s, const int *epoch_no, int n);
+#include "train_mnist.h"
 
 enum { W = 360, H = 260, PAD = 40 };
 

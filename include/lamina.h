@@ -27,8 +27,8 @@
  *   lamina/autograd.h gradients: requires_grad, backward, no_grad, gradcheck
  *   lamina/module.h   modules: classes, children, parameters, device moves, save/load
  *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
- *   lamina/optim.h    SGD, Adam, AdamW
- *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches
+ *   lamina/optim.h    SGD, Adam, AdamW; parameter groups, schedules, clipping, checkpoints
+ *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches, flat or image-shaped
  */
 #ifndef LAMINA_H
 #define LAMINA_H

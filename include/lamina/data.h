@@ -1,6 +1,6 @@
 /* Data: IDX files (MNIST's format) and an in-memory dataset that shuffles and batches.
  *
- *   lam_dataset *train = lam_dataset_load_mnist("data", "train");   // 8,000 (or 60,000) digits
+ *   lam_dataset *train = lam_dataset_load_dir("data", "train");     // 8,000 (or 60,000) digits
  *   for (int epoch = 0; epoch < 10; ++epoch) {
  *       lam_dataset_shuffle(train, seed, epoch);                     // same (seed, epoch), same order
  *       for (int64_t b = 0; b < lam_dataset_batches(train, 64); ++b) {
@@ -12,6 +12,14 @@
  *       }
  *   }
  *   lam_dataset_free(train);
+ *
+ * For a CNN, batches come image-shaped and normalized per channel with the training set's
+ * statistics (apply the same to the test set):
+ *
+ *   float mean[1], std[1];                                          // Fashion-MNIST: 1 channel
+ *   lam_dataset_channel_stats(train, mean, std, 1);                  // 0.2860, 0.3530
+ *   lam_dataset_normalize(train, mean, std, 1);                      // (x / 255 - mean) / std
+ *   lam_dataset_set_image_batches(train, true);                      // x (64, 1, 28, 28)
  *
  * Files may be plain or gzip-compressed; every header field, size and truncation is checked
  * and errors (LAM_ERR_IO, LAM_ERR_FORMAT) name the file.
@@ -44,6 +52,12 @@ typedef struct lam_dataset lam_dataset;
 LAM_API lam_dataset *lam_dataset_load_mnist(const char *dir, const char *split);
 /* Any pair of IDX files: images (N, ...) u8 and labels (N,) u8. */
 LAM_API lam_dataset *lam_dataset_load_idx(const char *images_path, const char *labels_path);
+/* The split ("train" or "test") of any IDX data set in dir: the one image file and the one
+ * label file whose names hold "idx", "image"/"label" and "train" (or "t10k"/"test"), plain or
+ * .gz (a plain file beside its .gz is taken as the same). MNIST's, Fashion-MNIST's (Debian's
+ * dataset-fashion-mnist: /usr/share/datasets/fashion-mnist), KMNIST's, EMNIST's names work.
+ * Unlike lam_dataset_load_mnist it accepts any image size and up to 256 classes. */
+LAM_API lam_dataset *lam_dataset_load_dir(const char *dir, const char *split);
 LAM_API void lam_dataset_free(lam_dataset *d);
 LAM_API int64_t lam_dataset_size(const lam_dataset *d);
 LAM_API int64_t lam_dataset_features(const lam_dataset *d);
@@ -62,9 +76,24 @@ LAM_API void lam_dataset_unshuffle(lam_dataset *d);
 /* Number of batches of size batch (the last one may be short). */
 LAM_API int64_t lam_dataset_batches(const lam_dataset *d, int64_t batch);
 /* Batch i in the current order as new tensors on dev, in the current scope:
- * *x (B, features) f32 and *y (B,) i64. */
+ * *x (B, features) or (B, C, H, W) f32 and *y (B,) i64. */
 LAM_API lam_status lam_dataset_batch(lam_dataset *d, int64_t i, int64_t batch, lam_device *dev,
                                      lam_tensor **x, lam_tensor **y);
+/* The shape of one example as stored: (C, H, W) for images (a file of (N, H, W) images
+ * gives (1, H, W); (N, C, H, W) gives (C, H, W)), returning 3; (F,) for vectors, returning 1. */
+LAM_API int lam_dataset_example_shape(const lam_dataset *d, int64_t shape[3]);
+/* x batches as (B, C, H, W) (true) or flattened to (B, features) (false, the default).
+ * LAM_ERR_STATE for vectors. */
+LAM_API lam_status lam_dataset_set_image_batches(lam_dataset *d, bool images);
+/* Each channel's mean and standard deviation over the whole dataset, of the values in
+ * [0, 1] (torch's mean() and std(), unbiased, computed in double). Channels are the first
+ * dimension of lam_dataset_example_shape (so each feature of a vector). Writes up to max
+ * values to mean and std; returns the number of channels (-1 on error). */
+LAM_API int lam_dataset_channel_stats(const lam_dataset *d, float *mean, float *std, int max);
+/* From now on batches hold (x - mean[c]) / std[c] (f32, as torchvision's ToTensor and
+ * Normalize), x in [0, 1]; n must be the number of channels and std > 0. NULL mean and std
+ * turn it off. The stored images (lam_dataset_image) stay in [0, 1]. */
+LAM_API lam_status lam_dataset_normalize(lam_dataset *d, const float *mean, const float *std, int n);
 /* Host views of example i in the file's order. */
 LAM_API const float *lam_dataset_image(const lam_dataset *d, int64_t i);
 LAM_API int64_t lam_dataset_label(const lam_dataset *d, int64_t i);

@@ -58,6 +58,11 @@ LAM_API lam_status lam_device_pool_stats(const lam_device *d, lam_pool_stats *ou
 LAM_API lam_status lam_device_empty_cache(lam_device *d);   /* give cached buffers back */
 LAM_API lam_status lam_device_synchronize(lam_device *d);   /* wait for queued work */
 
+/* Debugging (LAMINA_DEBUG=1): every buffer carries guard bytes after its end, checked when it
+ * is freed. LAM_ERR_STATE if any freed buffer of d was written past its end since the last
+ * call (then the count restarts); LAM_OK otherwise, and always without LAMINA_DEBUG. */
+LAM_API lam_status lam_device_check_guards(const lam_device *d);
+
 #ifdef __cplusplus
 }
 #endif

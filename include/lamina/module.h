@@ -128,6 +128,10 @@ LAM_API void lam_module_print(lam_module *m, FILE *out);
  * stay valid (an optimizer made before the move keeps working). */
 LAM_API lam_status lam_module_to(lam_module *m, lam_device *dev);
 LAM_API lam_device *lam_module_device(const lam_module *m);
+/* Converts floating parameters, their gradients and floating buffers to dt in place (PyTorch's
+ * .half() is lam_module_to_dtype(m, LAM_F16), .float() LAM_F32); integer buffers stay. An f16
+ * model runs forward (ops compute in f32 and store f16); optimizers need f32 parameters. */
+LAM_API lam_status lam_module_to_dtype(lam_module *m, lam_dtype dt);
 
 /* state_dict as safetensors, readable by PyTorch and Hugging Face. Saving is atomic; loading
  * is strict (missing, unexpected or mis-shaped keys fail) and changes nothing on error. */

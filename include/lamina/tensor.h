@@ -66,6 +66,13 @@ LAM_API lam_tensor *lam_full_like(const lam_tensor *t, float value);
 /* Random numbers from a counter-based (Philox 4x32-10) generator: the same seed gives the
  * same numbers on every device. Each call advances the shared counter by numel. */
 LAM_API void lam_manual_seed(uint64_t seed);
+/* The calling thread's generator: its key and how many numbers it has handed out. Saving
+ * and restoring it (checkpoints do) makes a resumed run draw what a straight run draws. */
+typedef struct {
+    uint64_t seed, counter;
+} lam_rng;
+LAM_API lam_rng lam_rng_state(void);
+LAM_API void lam_rng_set_state(lam_rng state);
 LAM_API lam_tensor *lam_rand(int ndim, const int64_t *shape, lam_device *dev);   /* U[0, 1) */
 LAM_API lam_tensor *lam_randn(int ndim, const int64_t *shape, lam_device *dev);  /* N(0, 1) */
 LAM_API lam_tensor *lam_rand_uniform(float lo, float hi, int ndim, const int64_t *shape,

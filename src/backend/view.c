@@ -25,6 +25,28 @@ int64_t lam_view_numel(const lam_view *v) {
     return n;
 }
 
+void lam_views_coalesce(lam_view *const *views, int n) {
+    if (n == 0) return;
+    int nd = 0;
+    int64_t shape[LAM_MAX_DIMS];
+    for (int d = 0; d < views[0]->ndim; ++d) {
+        int64_t size = views[0]->shape[d];
+        if (size == 1) continue;
+        bool merge = nd > 0;
+        for (int k = 0; k < n && merge; ++k) merge = views[k]->stride[nd - 1] == views[k]->stride[d] * size;
+        for (int k = 0; k < n; ++k) {
+            if (merge) views[k]->stride[nd - 1] = views[k]->stride[d];
+            else views[k]->stride[nd] = views[k]->stride[d];
+        }
+        if (merge) shape[nd - 1] *= size;
+        else shape[nd++] = size;
+    }
+    for (int k = 0; k < n; ++k) {
+        views[k]->ndim = nd;
+        for (int d = 0; d < nd; ++d) views[k]->shape[d] = shape[d];
+    }
+}
+
 int lam_pool_size_class(size_t bytes, size_t *rounded) {
     if (bytes < ((size_t)1 << LAM_POOL_MIN_SHIFT)) bytes = (size_t)1 << LAM_POOL_MIN_SHIFT;
     int shift = 63 - __builtin_clzll((unsigned long long)bytes);

@@ -12,6 +12,10 @@ lam_layout lam_view_layout(const lam_view *v);
 /* Row-major contiguous (dimensions of size 1 may have any stride). */
 bool lam_view_contiguous(const lam_view *v);
 int64_t lam_view_numel(const lam_view *v);
+/* Rewrites n views of one shape (an op's output and inputs) with as few dimensions as
+ * possible: size-1 dims dropped, and neighbours merged where every view steps through them
+ * as one. Their elements keep their order; strided loops then index fewer dims. */
+void lam_views_coalesce(lam_view *const *views, int n);
 
 /* Pool size classes: quarter powers of two from 256 bytes, so every cached block of a
  * class has the same size and the first one found is the best fit. */

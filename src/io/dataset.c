@@ -1,5 +1,7 @@
 /* An in-memory labelled dataset: f32 images in [0, 1], i64 labels, a visiting order that
- * a seeded Philox shuffle sets, and batches copied to device tensors. */
+ * a seeded Philox shuffle sets, and batches copied to device tensors, flat or image-shaped,
+ * optionally normalized per channel. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,10 @@
 struct lam_dataset {
     int64_t n, features;
     int classes;
+    int example_ndim;           /* (C, H, W) for images, (F,) for vectors */
+    int64_t example[3];
+    bool image_batches;         /* x batches (B, C, H, W) rather than (B, features) */
+    float *mean, *std;          /* per channel, or NULL: no normalization */
     float *images;     /* (n, features) */
     int64_t *labels;   /* (n,) */
     int64_t *order;    /* (n,) visiting order */
@@ -26,7 +32,17 @@ void lam_dataset_free(lam_dataset *d) {
     free(d->order);
     free(d->xbuf);
     free(d->ybuf);
+    free(d->mean);
+    free(d->std);
     free(d);
+}
+
+/* An example's shape from the IDX dims after N: (H, W) -> (1, H, W); (C, H, W) as is. */
+static void set_example_shape(lam_dataset *d, const lam_idx *im) {
+    d->example_ndim = im->ndim == 2 ? 1 : 3;
+    d->example[0] = im->ndim == 4 ? im->dims[1] : im->ndim == 3 ? 1 : d->features;
+    d->example[1] = im->ndim >= 3 ? im->dims[im->ndim - 2] : 1;
+    d->example[2] = im->ndim >= 3 ? im->dims[im->ndim - 1] : 1;
 }
 
 lam_dataset *lam_dataset_load_idx(const char *images_path, const char *labels_path) {
@@ -54,6 +70,7 @@ lam_dataset *lam_dataset_load_idx(const char *images_path, const char *labels_pa
     }
     d->n = im.dims[0];
     d->features = im.numel / d->n;
+    set_example_shape(d, &im);
     d->images = malloc((size_t)im.numel * sizeof *d->images);
     d->labels = malloc((size_t)d->n * sizeof *d->labels);
     d->order = malloc((size_t)d->n * sizeof *d->order);
@@ -160,6 +177,86 @@ int64_t lam_dataset_batches(const lam_dataset *d, int64_t batch) {
     return (d->n + batch - 1) / batch;
 }
 
+/* One example into dst, normalized per channel when asked: (x - mean[c]) / std[c] in f32,
+ * as torchvision's ToTensor + Normalize compute it. */
+static void copy_example(const lam_dataset *d, float *dst, const float *src) {
+    if (!d->mean) {
+        memcpy(dst, src, (size_t)d->features * sizeof *dst);
+        return;
+    }
+    int64_t plane = d->features / d->example[0];
+    for (int64_t c = 0; c < d->example[0]; ++c)
+        for (int64_t j = c * plane; j < (c + 1) * plane; ++j) dst[j] = (src[j] - d->mean[c]) / d->std[c];
+}
+
+int lam_dataset_example_shape(const lam_dataset *d, int64_t shape[3]) {
+    if (!d || !shape) return 0;
+    memcpy(shape, d->example, sizeof d->example);
+    return d->example_ndim;
+}
+
+lam_status lam_dataset_set_image_batches(lam_dataset *d, bool images) {
+    if (!d) return lam_set_error(LAM_ERR_ARG, "lam_dataset_set_image_batches: dataset is NULL");
+    if (images && d->example_ndim != 3)
+        return lam_set_error(LAM_ERR_STATE, "lam_dataset_set_image_batches: the examples are vectors of %lld values, "
+                             "not images", (long long)d->features);
+    d->image_batches = images;
+    return LAM_OK;
+}
+
+int lam_dataset_channel_stats(const lam_dataset *d, float *mean, float *std, int max) {
+    if (!d || !mean || !std) {
+        lam_set_error(LAM_ERR_ARG, "lam_dataset_channel_stats: NULL argument");
+        return -1;
+    }
+    int channels = (int)d->example[0];
+    int64_t plane = d->features / channels, count = d->n * plane;
+    for (int c = 0; c < channels && c < max; ++c) {   /* two passes in double: mean, then squares */
+        double sum = 0, sq = 0;
+        for (int64_t i = 0; i < d->n; ++i)
+            for (int64_t j = c * plane; j < (c + 1) * plane; ++j) sum += d->images[i * d->features + j];
+        double m = sum / (double)count;
+        for (int64_t i = 0; i < d->n; ++i)
+            for (int64_t j = c * plane; j < (c + 1) * plane; ++j) {
+                double e = d->images[i * d->features + j] - m;
+                sq += e * e;
+            }
+        mean[c] = (float)m;
+        std[c] = count > 1 ? (float)sqrt(sq / (double)(count - 1)) : 0.0f;
+    }
+    return channels;
+}
+
+lam_status lam_dataset_normalize(lam_dataset *d, const float *mean, const float *std, int n) {
+    if (!d) return lam_set_error(LAM_ERR_ARG, "lam_dataset_normalize: dataset is NULL");
+    if (!mean && !std) {
+        free(d->mean);
+        free(d->std);
+        d->mean = d->std = NULL;
+        return LAM_OK;
+    }
+    if (!mean || !std || n != d->example[0])
+        return lam_set_error(LAM_ERR_ARG, "lam_dataset_normalize: %d means and stds given for %lld channels", n,
+                             (long long)d->example[0]);
+    for (int c = 0; c < n; ++c)
+        if (!(std[c] > 0.0f) || !isfinite(mean[c]) || !isfinite(std[c]))
+            return lam_set_error(LAM_ERR_ARG, "lam_dataset_normalize: channel %d: mean %g, std %g (std must be > 0)",
+                                 c, mean[c], std[c]);
+    float *m = malloc((size_t)n * sizeof *m), *s = malloc((size_t)n * sizeof *s);
+    if (!m || !s) {
+        free(m);
+        free(s);
+        return lam_set_error(LAM_ERR_OOM, "lam_dataset_normalize: out of memory");
+    }
+    memcpy(m, mean, (size_t)n * sizeof *m);
+    memcpy(s, std, (size_t)n * sizeof *s);
+    free(d->mean);
+    free(d->std);
+    d->mean = m;
+    d->std = s;
+    return LAM_OK;
+}
+
 lam_status lam_dataset_batch(lam_dataset *d, int64_t i, int64_t batch, lam_device *dev, lam_tensor **x,
                              lam_tensor **y) {
     if (!d || !x || !y || batch <= 0) return lam_set_error(LAM_ERR_ARG, "lam_dataset_batch: bad arguments");
@@ -179,10 +276,12 @@ lam_status lam_dataset_batch(lam_dataset *d, int64_t i, int64_t batch, lam_devic
     }
     for (int64_t r = 0; r < rows; ++r) {
         int64_t k = d->order[start + r];
-        memcpy(d->xbuf + r * d->features, d->images + k * d->features, (size_t)d->features * sizeof(float));
+        copy_example(d, d->xbuf + r * d->features, d->images + k * d->features);
         d->ybuf[r] = d->labels[k];
     }
-    *x = lam_from_data(d->xbuf, LAM_F32, LAM_SHAPE(rows, d->features), dev);
+    *x = d->image_batches
+             ? lam_from_data(d->xbuf, LAM_F32, LAM_SHAPE(rows, d->example[0], d->example[1], d->example[2]), dev)
+             : lam_from_data(d->xbuf, LAM_F32, LAM_SHAPE(rows, d->features), dev);
     *y = lam_from_data(d->ybuf, LAM_I64, LAM_SHAPE(rows), dev);
     if (!*x || !*y) {
         *x = *y = NULL;

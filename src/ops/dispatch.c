@@ -15,7 +15,7 @@ lam_tensor *lam_as_dtype(lam_tensor *t, lam_dtype dt) { return t->dtype == dt ? 
 
 int lam_broadcast_shapes(const char *op, int na, const int64_t *sa, int nb, const int64_t *sb, int64_t *out) {
     int nd = na > nb ? na : nb;
-    int64_t merged[LAM_MAX_DIMS];
+    int64_t merged[LAM_MAX_DIMS] = {0};
     for (int i = 0; i < nd; ++i) {
         int ia = i - (nd - na), ib = i - (nd - nb);
         int64_t a = ia >= 0 ? sa[ia] : 1, b = ib >= 0 ? sb[ib] : 1;

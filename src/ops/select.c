@@ -19,7 +19,7 @@ static lam_status select_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) 
     return LAM_OK;
 }
 
-static lam_tensor *select(const char *op, lam_tensor *cond, lam_ew_arg a, lam_ew_arg b) {
+static lam_tensor *choose(const char *op, lam_tensor *cond, lam_ew_arg a, lam_ew_arg b) {
     LAM_CHECK_ARG(op, cond);
     lam_tensor *c = lam_dtype_is_float(cond->dtype) ? cond : lam_tensor_copy(cond, LAM_F32);
     if (!c) return NULL;
@@ -39,9 +39,9 @@ static lam_tensor *select(const char *op, lam_tensor *cond, lam_ew_arg a, lam_ew
 }
 
 lam_tensor *lam_where(lam_tensor *cond, lam_tensor *a, lam_tensor *b) {
-    return select("lam_where", cond, LAM_EW_T(a), LAM_EW_T(b));
+    return choose("lam_where", cond, LAM_EW_T(a), LAM_EW_T(b));
 }
 
 lam_tensor *lam_masked_fill(lam_tensor *x, lam_tensor *mask, float value) {
-    return select("lam_masked_fill", mask, LAM_EW_S(value), LAM_EW_T(x));
+    return choose("lam_masked_fill", mask, LAM_EW_S(value), LAM_EW_T(x));
 }

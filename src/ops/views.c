@@ -177,6 +177,7 @@ static lam_status expand_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) 
 
 lam_tensor *lam_expand(lam_tensor *x, int ndim, const int64_t *shape) {
     LAM_CHECK_ARG("lam_expand", x);
+    if (!lam_shape_valid("lam_expand", ndim, shape, x->dtype)) return NULL;
     bool ok = ndim >= x->ndim && ndim <= LAM_MAX_DIMS && (ndim == 0 || shape);
     for (int i = 0; ok && i < x->ndim; ++i) {
         int64_t have = x->shape[i], want = shape[ndim - x->ndim + i];

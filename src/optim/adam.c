@@ -33,7 +33,7 @@ static lam_status adam_with_ops(const adam_step *a, lam_optim_param *p, lam_tens
 }
 
 lam_status lam_adam_update_param(lam_optim *o, lam_optim_param *p, lam_tensor *grad) {
-    const lam_adam_options *s = &o->adam;
+    const lam_adam_options *s = &o->groups[p->group].adam;
     double t = (double)p->step;
     adam_step a = {
         .lr = s->lr,

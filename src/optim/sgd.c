@@ -31,7 +31,7 @@ static lam_status sgd_with_ops(const lam_sgd_options *s, lam_optim_param *p, lam
 }
 
 lam_status lam_sgd_update_param(lam_optim *o, lam_optim_param *p, lam_tensor *grad, bool first) {
-    const lam_sgd_options *s = &o->sgd;
+    const lam_sgd_options *s = &o->groups[p->group].sgd;
     const lam_tensor *ts[3] = {p->param, grad, p->state[0]};
     if (!fusable(ts, 3)) return sgd_with_ops(s, p, grad, first);
     /* without momentum the buffer is never read: the parameter stands in for it */

@@ -83,6 +83,13 @@ void lam_manual_seed(uint64_t seed) {
     rng_counter = 0;
 }
 
+lam_rng lam_rng_state(void) { return (lam_rng){.seed = rng_seed, .counter = rng_counter}; }
+
+void lam_rng_set_state(lam_rng state) {
+    rng_seed = state.seed;
+    rng_counter = state.counter;
+}
+
 static lam_tensor *random_tensor(bool normal, int ndim, const int64_t *shape, lam_device *dev) {
     lam_tensor *t = lam_tensor_alloc(LAM_F32, ndim, shape, dev);
     if (!t) return NULL;

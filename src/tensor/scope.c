@@ -1,9 +1,9 @@
 /* Scopes: every new tensor handle is owned by the innermost scope until lam_keep.
  *
- * lam_scope_begin cannot fail its caller: when it cannot allocate, it counts a skipped
- * scope on the innermost real one, the matching lam_scope_end uncounts it, and tensors
- * made in between belong to the enclosing scope (they live a little longer; nothing that
- * is in use is freed). */
+ * lam_scope_begin cannot fail: scope records live in a per-thread stack (no allocation), so
+ * a training step's begin/end pairs always match. Nesting deeper than the stack counts a
+ * skipped scope on the innermost one (with an error): the matching lam_scope_end uncounts
+ * it, and tensors made in between belong to the enclosing scope. */
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -17,7 +17,11 @@ typedef struct lam_scope {
     struct lam_scope *outer;
 } lam_scope;
 
+#define STACK_DEPTH 256
+
 static _Thread_local lam_scope root_scope;
+static _Thread_local lam_scope stack[STACK_DEPTH];
+static _Thread_local int depth;
 static _Thread_local lam_scope *current;
 
 static lam_scope *innermost(void) { return current ? current : &root_scope; }
@@ -59,11 +63,14 @@ lam_tensor *lam_keep(lam_tensor *t) {
 }
 
 void lam_scope_begin(void) {
-    lam_scope *s = calloc(1, sizeof *s);
-    if (!s) {
+    if (depth == STACK_DEPTH) {
         innermost()->skipped++;
+        lam_set_error(LAM_ERR_STATE, "lam_scope_begin: scopes nested deeper than %d (tensors go to the innermost open one)",
+                      STACK_DEPTH);
         return;
     }
+    lam_scope *s = &stack[depth++];
+    *s = (lam_scope){0};
     s->tape_mark = lam_tensor_history_mark();
     s->outer = current;
     current = s;
@@ -85,7 +92,8 @@ lam_status lam_scope_end(void) {
     }
     current = s->outer;
     free(s->items);
-    free(s);
+    *s = (lam_scope){0};
+    depth--;
     return LAM_OK;
 }
 

@@ -50,60 +50,16 @@ static void store(const lam_view *v, int64_t at, double x) {
     }
 }
 
-/* Strided operands are walked row by row: dimensions merge where every operand steps
- * uniformly across them, each row (all dims but the last) is located once, and its elements
- * follow the last dim's stride, so the index maths is per row, not per element. */
-typedef struct {
-    int ndim, count;
-    int64_t shape[LAM_LAYOUT_DIMS];
-    int64_t offset[LAM_EW_INPUTS + 1];
-    int64_t stride[LAM_EW_INPUTS + 1][LAM_LAYOUT_DIMS];
-} walk;
-
-/* count views of one shape (v[0]'s); NULL entries (scalars) are skipped. */
-static void walk_init(walk *w, int count, const lam_view *const *v) {
-    w->ndim = 0;
-    w->count = count;
-    for (int k = 0; k < count; ++k) w->offset[k] = v[k] ? v[k]->offset : 0;
-    for (int d = 0; d < v[0]->ndim; ++d) {
-        int64_t size = v[0]->shape[d];
-        if (size == 1) continue;
-        bool merge = w->ndim > 0;
-        for (int k = 0; merge && k < count; ++k)
-            merge = !v[k] || w->stride[k][w->ndim - 1] == v[k]->stride[d] * size;
-        int at = merge ? w->ndim - 1 : w->ndim++;
-        w->shape[at] = merge ? w->shape[at] * size : size;
-        for (int k = 0; k < count; ++k) w->stride[k][at] = v[k] ? v[k]->stride[d] : 0;
-    }
-    if (w->ndim == 0) {
-        w->ndim = 1;
-        w->shape[0] = 1;
-        for (int k = 0; k < count; ++k) w->stride[k][0] = 0;
-    }
-}
-
-static inline int64_t walk_cols(const walk *w) { return w->shape[w->ndim - 1]; }
-static inline int64_t walk_step(const walk *w, int k) { return w->stride[k][w->ndim - 1]; }
-
-/* Storage index of element 0 of row `row` of operand k. */
-static inline int64_t walk_row(const walk *w, int k, int64_t row) {
-    int64_t off = w->offset[k];
-    for (int d = w->ndim - 2; d >= 0; --d) {
-        off += row % w->shape[d] * w->stride[k][d];
-        row /= w->shape[d];
-    }
-    return off;
-}
-
-/* Same-dtype strided copy of elements of width W bytes: bits, no conversion. */
+/* Same-dtype strided copy of elements of width W bytes: bits, no conversion; one coalesced
+ * row at a time (offsets per row, strides inside it). */
 #define BIT_COPY(T)                                                                            \
     do {                                                                                       \
-        T *o = dst->buf;                                                                       \
-        const T *s = src->buf;                                                                 \
+        T *o_ = dv.buf;                                                                        \
+        const T *s_ = sv.buf;                                                                  \
         _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                                  \
         for (int64_t r = 0; r < rows; ++r) {                                                   \
-            int64_t od = walk_row(&w, 0, r), os = walk_row(&w, 1, r);                          \
-            for (int64_t j = 0; j < cols; ++j) o[od + j * sd] = s[os + j * ss];                \
+            int64_t od = lam_layout_index(Ld, r * inner), os = lam_layout_index(Ls, r * inner); \
+            for (int64_t i = 0; i < inner; ++i) o_[od + i * sd] = s_[os + i * ss];             \
         }                                                                                      \
     } while (0)
 
@@ -116,10 +72,12 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
                (size_t)n * es);
         return LAM_OK;
     }
-    if (n == 0) return LAM_OK;
-    walk w;
-    walk_init(&w, 2, (const lam_view *const[]){dst, src});
-    const int64_t cols = walk_cols(&w), rows = n / cols, sd = walk_step(&w, 0), ss = walk_step(&w, 1);
+    lam_view dv = *dst, sv = *src;
+    lam_views_coalesce((lam_view *const[]){&dv, &sv}, 2);
+    int nd = dv.ndim;
+    int64_t inner = nd ? dv.shape[nd - 1] : 1, rows = inner ? n / inner : 0;
+    int64_t sd = nd ? dv.stride[nd - 1] : 0, ss = nd ? sv.stride[nd - 1] : 0;
+    lam_layout Ls = lam_view_layout(&sv), Ld = lam_view_layout(&dv);
     if (dst->dtype == src->dtype) {
         if (es == 8) BIT_COPY(uint64_t);
         else if (es == 4) BIT_COPY(uint32_t);
@@ -127,8 +85,8 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
         return LAM_OK;
     }
     for (int64_t r = 0; r < rows; ++r) {
-        int64_t od = walk_row(&w, 0, r), os = walk_row(&w, 1, r);
-        for (int64_t j = 0; j < cols; ++j) store(dst, od + j * sd, load(src, os + j * ss));
+        int64_t od = lam_layout_index(Ld, r * inner), os = lam_layout_index(Ls, r * inner);
+        for (int64_t i = 0; i < inner; ++i) store(&dv, od + i * sd, load(&sv, os + i * ss));
     }
     return LAM_OK;
 }
@@ -168,52 +126,66 @@ static bool contiguous_f32(const lam_operand *x) {
     return x->scalar || (x->view.dtype == LAM_F32 && lam_view_contiguous(&x->view));
 }
 
-/* One row of a strided elementwise op: the specialized f32 loop when the row is contiguous
- * in dst and in[0] and in[1] is contiguous, a per-row constant or a scalar; else the
- * general loop through lam_ew_apply. */
-static void elementwise_row(lam_ew_op op, const lam_view *dst, const lam_operand *in, const walk *w, int64_t r,
-                            bool f32) {
-    const int64_t cols = walk_cols(w);
-    int64_t base[LAM_EW_INPUTS + 1], step[LAM_EW_INPUTS + 1];
-    for (int k = 0; k <= LAM_EW_INPUTS; ++k) {
-        base[k] = walk_row(w, k, r);
-        step[k] = walk_step(w, k);
+/* Contiguous f32 operands, or a broadcast pattern that is contiguous row by row (a bias
+ * added to every row, a per-row scale): the specialized loops, row by row. */
+static bool fast_rows(lam_ew_op op, const lam_view *dst, const lam_operand *in, int64_t rows, int64_t inner) {
+    const lam_view *a = &in[0].view, *b = &in[1].view;
+    int nd = dst->ndim;
+    bool b_rows = in[1].scalar || b->dtype == LAM_F32;
+    if (dst->dtype != LAM_F32 || in[0].scalar || a->dtype != LAM_F32 || !b_rows || !in[2].scalar) return false;
+    if (nd > 0 && (a->stride[nd - 1] != 1 || (!in[1].scalar && b->stride[nd - 1] > 1))) return false;
+    lam_layout La = lam_view_layout(a), Lb = in[1].scalar ? La : lam_view_layout(b);
+    bool b_scalar = in[1].scalar || (nd > 0 && b->stride[nd - 1] == 0), handled = true;
+    float *o = (float *)dst->buf + dst->offset;
+#pragma omp parallel for if (rows * inner > LAM_HOST_PAR_MIN && rows > 1) reduction(&& : handled)
+    for (int64_t r = 0; r < rows; ++r) {
+        const float *A = (const float *)a->buf + lam_layout_index(La, r * inner);
+        const float *B = in[1].scalar ? NULL : (const float *)b->buf + lam_layout_index(Lb, r * inner);
+        float sb = in[1].scalar ? in[1].value : b_scalar ? *B : 0.0f;
+        handled = handled && fast_loop(op, o + r * inner, A, B, sb, b_scalar, inner);
     }
-    if (f32 && step[0] == 1 && !in[0].scalar && step[1] == 1 && (in[1].scalar || step[2] <= 1)) {
-        const float *A = (const float *)in[0].view.buf + base[1];
-        bool b_const = in[1].scalar || step[2] == 0;
-        const float *B = in[1].scalar ? NULL : (const float *)in[1].view.buf + base[2];
-        float sb = in[1].scalar ? in[1].value : b_const ? *B : 0.0f;
-        if (fast_loop(op, (float *)dst->buf + base[0], A, b_const ? NULL : B, sb, b_const, cols)) return;
-    }
-    for (int64_t j = 0; j < cols; ++j) {
-        float v[LAM_EW_INPUTS];
-        for (int k = 0; k < LAM_EW_INPUTS; ++k)
-            v[k] = in[k].scalar ? in[k].value : lam_host_ld(&in[k].view, base[k + 1] + j * step[k + 1]);
-        lam_host_st(dst, base[0] + j * step[0], lam_ew_apply(op, v[0], v[1], v[2]));
-    }
+    return handled;
 }
 
 lam_status lam_host_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in) {
     (void)d;
     int64_t n = lam_view_numel(dst);
-    if (dst->dtype == LAM_F32 && !in[0].scalar && contiguous_f32(&in[0]) && contiguous_f32(&in[1])) {
+    if (dst->dtype == LAM_F32 && !in[0].scalar && contiguous_f32(&in[0]) && contiguous_f32(&in[1]) && in[2].scalar) {
         const float *A = (const float *)in[0].view.buf + in[0].view.offset;
         const float *B = in[1].scalar ? NULL : (const float *)in[1].view.buf + in[1].view.offset;
         if (fast_loop(op, (float *)dst->buf + dst->offset, A, B, in[1].value, in[1].scalar, n)) return LAM_OK;
     }
-    if (n == 0) return LAM_OK;
-    walk w;
-    const lam_view *views[LAM_EW_INPUTS + 1] = {dst};
-    bool f32 = dst->dtype == LAM_F32;
+    /* Everything else, one coalesced row at a time: offsets per row, strides inside it. */
+    lam_view o = *dst;
+    lam_operand v[LAM_EW_INPUTS];
+    lam_view *views[LAM_EW_INPUTS + 1] = {&o};
+    int nv = 1;
     for (int k = 0; k < LAM_EW_INPUTS; ++k) {
-        views[k + 1] = in[k].scalar ? NULL : &in[k].view;
-        f32 = f32 && (in[k].scalar || in[k].view.dtype == LAM_F32);
+        v[k] = in[k];
+        if (!v[k].scalar) views[nv++] = &v[k].view;
     }
-    walk_init(&w, LAM_EW_INPUTS + 1, views);
-    const int64_t rows = n / walk_cols(&w);
+    lam_views_coalesce(views, nv);
+    int nd = o.ndim;
+    int64_t inner = nd ? o.shape[nd - 1] : 1, rows = inner ? n / inner : 0;
+    if (fast_rows(op, &o, v, rows, inner)) return LAM_OK;
+    lam_layout L[LAM_EW_INPUTS];
+    int64_t step[LAM_EW_INPUTS] = {0};
+    for (int k = 0; k < LAM_EW_INPUTS; ++k) {
+        if (v[k].scalar) continue;
+        L[k] = lam_view_layout(&v[k].view);
+        step[k] = nd ? v[k].view.stride[nd - 1] : 0;
+    }
 #pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
-    for (int64_t r = 0; r < rows; ++r) elementwise_row(op, dst, in, &w, r, f32);
+    for (int64_t r = 0; r < rows; ++r) {
+        int64_t at[LAM_EW_INPUTS] = {0};
+        for (int k = 0; k < LAM_EW_INPUTS; ++k)
+            if (!v[k].scalar) at[k] = lam_layout_index(L[k], r * inner);
+        for (int64_t i = 0; i < inner; ++i) {
+            float x[LAM_EW_INPUTS];
+            for (int k = 0; k < LAM_EW_INPUTS; ++k) x[k] = v[k].scalar ? v[k].value : lam_host_ld(&v[k].view, at[k] + i * step[k]);
+            lam_host_st(&o, o.offset + r * inner + i, lam_ew_apply(op, x[0], x[1], x[2]));
+        }
+    }
     return LAM_OK;
 }
 

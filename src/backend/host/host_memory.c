@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/guard.h"
 #include "backend/host/host.h"
 #include "core/error.h"
 
@@ -14,7 +15,7 @@
 #define HEADER 64
 #define CACHE_LIMIT ((uint64_t)1 << 30)
 
-typedef struct block { size_t bytes; int cls; struct block *next; } block;
+typedef struct block { size_t bytes, asked; int cls; struct block *next; } block;
 _Static_assert(sizeof(block) <= HEADER, "the block header must fit");
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -23,8 +24,9 @@ static lam_pool_stats stats;
 
 static void *host_alloc(lam_device *d, size_t bytes) {
     (void)d;
-    size_t rounded;
-    int cls = lam_pool_size_class(bytes, &rounded);
+    size_t rounded, guard = lam_guard_extra();
+    if (bytes > SIZE_MAX - HEADER - guard - 64) LAM_FAIL_NULL(LAM_ERR_OOM, "cpu: cannot allocate %zu bytes", bytes);
+    int cls = lam_pool_size_class(bytes + guard, &rounded);
     pthread_mutex_lock(&lock);
     block *b = cls >= 0 ? free_lists[cls] : NULL;
     if (b) {
@@ -44,7 +46,9 @@ static void *host_alloc(lam_device *d, size_t bytes) {
         pthread_mutex_unlock(&lock);
     }
     b->bytes = rounded;
+    b->asked = bytes;
     b->cls = cls;
+    if (guard) memcpy((unsigned char *)b + HEADER + bytes, lam_guard_pattern, guard);
     pthread_mutex_lock(&lock);
     stats.in_use += rounded;
     if (stats.in_use > stats.peak) stats.peak = stats.in_use;
@@ -53,9 +57,9 @@ static void *host_alloc(lam_device *d, size_t bytes) {
 }
 
 static void host_free(lam_device *d, void *buf) {
-    (void)d;
     if (!buf) return;
     block *b = (block *)((unsigned char *)buf - HEADER);
+    if (lam_guard_extra()) lam_guard_check(d, (unsigned char *)buf + b->asked, b->asked);
     pthread_mutex_lock(&lock);
     stats.in_use -= b->bytes;
     bool keep = b->cls >= 0 && stats.cached + b->bytes <= CACHE_LIMIT;

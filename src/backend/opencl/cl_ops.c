@@ -42,15 +42,21 @@ lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) 
                          LAM_ARG_I32(src->dtype), LAM_ARG_I64(n), LAM_ARG_I32(dst_contig));
 }
 
-lam_status lam_cl_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *in) {
+lam_status lam_cl_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, const lam_operand *operands) {
     lam_cl_ctx *c = lam_cl(d);
     int64_t n = lam_view_numel(dst);
-    bool contig = true;
-    int scalars = 0;
+    lam_view o = *dst;
+    lam_operand in[LAM_EW_INPUTS];
+    lam_view *views[LAM_EW_INPUTS + 1] = {&o};
+    int nv = 1, scalars = 0;
     for (int k = 0; k < LAM_EW_INPUTS; ++k) {
+        in[k] = operands[k];
         if (in[k].scalar) scalars |= 1 << k;
-        else contig = contig && lam_view_contiguous(&in[k].view);
+        else views[nv++] = &in[k].view;
     }
+    lam_views_coalesce(views, nv);   /* fewer dims: less index arithmetic per element */
+    bool contig = true;
+    for (int k = 0; k < LAM_EW_INPUTS; ++k) contig = contig && (in[k].scalar || lam_view_contiguous(&in[k].view));
     /* a scalar input's buffer is never read: dst stands in for it */
 #define BUF(k) LAM_ARG_MEM(in[k].scalar ? dst->buf : in[k].view.buf)
     if (contig)

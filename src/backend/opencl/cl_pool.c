@@ -8,6 +8,7 @@
  * LAM_ERR_OOM. */
 #include <stdlib.h>
 
+#include "backend/guard.h"
 #include "backend/opencl/cl_backend.h"
 #include "core/error.h"
 
@@ -29,7 +30,60 @@ static void drop_cache(lam_cl_ctx *c) {
     c->stats.cached = 0;
 }
 
+/* LAMINA_DEBUG's guards (backend/guard.h): the pattern goes after the bytes asked for; the
+ * buffer's size is remembered for the check on free. */
+typedef struct guarded {
+    cl_mem mem;
+    size_t bytes;
+    struct guarded *next;
+} guarded;
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
+static guarded *live;
+
+static void *guard_arm(lam_device *d, cl_mem mem, size_t bytes) {
+    guarded *g = malloc(sizeof *g);
+    cl_int err = g ? clEnqueueWriteBuffer(lam_cl(d)->queue, mem, CL_FALSE, bytes, LAM_GUARD_BYTES, lam_guard_pattern, 0,
+                                          NULL, NULL)
+                   : CL_OUT_OF_HOST_MEMORY;
+    if (err != CL_SUCCESS) {
+        free(g);
+        lam_cl_free(d, mem);
+        lam_cl_fail("clEnqueueWriteBuffer(guard)", err);
+        return NULL;
+    }
+    g->mem = mem;
+    g->bytes = bytes;
+    pthread_mutex_lock(&guard_lock);
+    g->next = live;
+    live = g;
+    pthread_mutex_unlock(&guard_lock);
+    return mem;
+}
+
+static void guard_check(lam_device *d, cl_mem mem) {
+    pthread_mutex_lock(&guard_lock);
+    guarded **at = &live;
+    while (*at && (*at)->mem != mem) at = &(*at)->next;
+    guarded *g = *at;
+    if (g) *at = g->next;
+    pthread_mutex_unlock(&guard_lock);
+    if (!g) return;   /* allocated before the guards were armed */
+    unsigned char back[LAM_GUARD_BYTES];
+    if (clEnqueueReadBuffer(lam_cl(d)->queue, mem, CL_TRUE, g->bytes, LAM_GUARD_BYTES, back, 0, NULL, NULL) == CL_SUCCESS)
+        lam_guard_check(d, back, g->bytes);
+    free(g);
+}
+
+static void *pool_take(lam_device *d, size_t bytes);
+
 void *lam_cl_alloc(lam_device *d, size_t bytes) {
+    size_t guard = lam_guard_extra();
+    if (bytes > SIZE_MAX - guard) LAM_FAIL_NULL(LAM_ERR_OOM, "%s: cannot allocate %zu bytes", d->spec, bytes);
+    void *mem = pool_take(d, bytes + guard);
+    return mem && guard ? guard_arm(d, mem, bytes) : mem;
+}
+
+static void *pool_take(lam_device *d, size_t bytes) {
     lam_cl_ctx *c = lam_cl(d);
     size_t rounded;
     int cls = lam_pool_size_class(bytes, &rounded);
@@ -79,6 +133,7 @@ void lam_cl_free(lam_device *d, void *buf) {
     if (!buf) return;
     lam_cl_ctx *c = lam_cl(d);
     cl_mem mem = (cl_mem)buf;
+    if (lam_guard_extra()) guard_check(d, mem);
     size_t rounded, bytes = mem_size(mem);
     int cls = lam_pool_size_class(bytes, &rounded);
     lam_cl_cached *e = cls >= 0 && rounded == bytes ? malloc(sizeof *e) : NULL;
