@@ -2,7 +2,8 @@
  * X(name, kind, arity, backend entry). The op harness (tests/ops) checks that each op of this
  * list and of the op table has a case; a new op family adds its rows here.
  *   kinds: REDUCE, ROWS (softmax family), GEMM, SELECT, LOSS (composed of other ops),
- *          VIEW (a new handle on the same storage), COPY
+ *          VIEW (a new handle on the same storage), COPY, INDEX, CREATE (no tensor input),
+ *          STATS (composed of reductions), NORM, ATTENTION
  *   entries: the lam_backend_ops entry the op runs on (none for views and composites) */
 #ifndef LAM_OPS_OP_LIST_H
 #define LAM_OPS_OP_LIST_H
@@ -25,6 +26,7 @@
     X(where, SELECT, 3, elementwise)                                                       \
     X(masked_fill, SELECT, 2, elementwise)                                                 \
     X(cross_entropy, LOSS, 2, none)                                                        \
+    X(cross_entropy_with, LOSS, 2, none)                                                   \
     X(mse_loss, LOSS, 2, none)                                                             \
     X(reshape, VIEW, 1, none)                                                              \
     X(transpose, VIEW, 1, none)                                                            \
@@ -38,6 +40,18 @@
     X(contiguous, COPY, 1, copy)                                                           \
     X(clone, COPY, 1, copy)                                                                \
     X(to, COPY, 1, copy)                                                                   \
-    X(to_dtype, COPY, 1, copy)
+    X(to_dtype, COPY, 1, copy)                                                             \
+    X(cat, COPY, -1, copy)                                                                 \
+    X(stack, COPY, -1, copy)                                                               \
+    X(index_select, INDEX, 2, kernel)                                                      \
+    X(embedding, INDEX, 2, kernel)                                                         \
+    X(arange, CREATE, 0, write)                                                            \
+    X(tril, SELECT, 1, elementwise)                                                        \
+    X(triu, SELECT, 1, elementwise)                                                        \
+    X(causal_mask, CREATE, 0, elementwise)                                                 \
+    X(var, STATS, 1, none)                                                                 \
+    X(std, STATS, 1, none)                                                                 \
+    X(layer_norm, NORM, 3, kernel)                                                         \
+    X(scaled_dot_product_attention, ATTENTION, 4, kernel)
 
 #endif
