@@ -245,7 +245,7 @@ static int train(lam_module *gpt, const gpt_options *o, const corpus *c, lam_dev
     }
     double dt = gpt_now() - t0;
     printf("trained %lld steps in %.1f s (%.0f tokens/s)\n", (long long)o->steps, dt, (double)(o->steps * B * T) / dt);
-    if (!rc && o->save && lam_save(gpt, o->save) != LAM_OK) rc = gpt_fail("gpt_chars", "--save");
+    if (!rc && o->save && lam_checkpoint_save(o->save, gpt, opt) != LAM_OK) rc = gpt_fail("gpt_chars", "--save");
     else if (!rc && o->save) printf("checkpoint: %s\n", o->save);
     lam_optim_free(opt);
     free(at);
@@ -253,7 +253,7 @@ static int train(lam_module *gpt, const gpt_options *o, const corpus *c, lam_dev
 }
 
 int main(int argc, char **argv) {
-    gpt_options o = {.steps = 2000, .batch = 32, .eval_every = 200, .lr = 1e-3, .weight_decay = 0.1, .seed = 0,
+    gpt_options o = {.steps = 2000, .batch = 32, .eval_every = 200, .lr = 1e-3, .weight_decay = 0.1, .grad_clip = 1.0, .seed = 0,
                      .model = {.block_size = 64, .n_layer = 4, .n_head = 4, .n_embd = 128}};
     static corpus c = {.dir = FORTUNES, .prompt = "\n", .val_frac = 0.1, .temperature = 0.8, .eval_batches = 8,
                        .sample = 300, .top_k = 10};

@@ -93,7 +93,7 @@ static bool extra(const char *a, const char *v, void *user) {
     return !strcmp(a, "--min-acc") && gpt_parse_num(v, 0, 1, &d->min_acc);
 }
 
-static int train(lam_module *gpt, const gpt_options *o, sort_data *d, lam_device *dev, FILE *losses) {
+static int train(lam_module *gpt, const gpt_options *o, const sort_data *d, lam_device *dev, FILE *losses) {
     lam_optim *opt = gpt_optimizer(gpt, o);
     if (!opt) return gpt_fail("gpt_sort", "optimizer");
     uint64_t rng = o->seed;
@@ -107,16 +107,18 @@ static int train(lam_module *gpt, const gpt_options *o, sort_data *d, lam_device
         lam_scope_end();
         if (losses) fprintf(losses, "%lld %.9g\n", (long long)step, loss);
         gpt_progress(step + 1, o->steps, loss, (double)((step + 1) * o->batch * (2 * LEN - 1)) / (gpt_now() - t0));
-        if (!rc && (step + 1) % o->eval_every == 0) printf("\rstep %lld loss %.4f\n", (long long)step + 1, loss);
+        if (!rc && (step + 1) % o->eval_every == 0)
+            printf("\rstep %lld: loss %.4f, held-out exact match %.2f%% (%.1f s)\n", (long long)step + 1, loss,
+                   100.0 * evaluate(gpt, d, dev) / d->n_test, gpt_now() - t0);
     }
     printf("\rtrained %lld steps in %.1f s, last loss %.4f\n", (long long)o->steps, gpt_now() - t0, loss);
-    if (!rc && o->save && lam_save(gpt, o->save) != LAM_OK) rc = gpt_fail("gpt_sort", "--save");
+    if (!rc && o->save && lam_checkpoint_save(o->save, gpt, opt) != LAM_OK) rc = gpt_fail("gpt_sort", "--save");
     lam_optim_free(opt);
     return rc;
 }
 
 int main(int argc, char **argv) {
-    gpt_options o = {.steps = 2000, .batch = 64, .eval_every = 250, .lr = 5e-4, .weight_decay = 0.1, .seed = 0,
+    gpt_options o = {.steps = 2000, .batch = 64, .eval_every = 250, .lr = 5e-4, .weight_decay = 0.1, .grad_clip = 1.0, .seed = 0,
                      .model = {.vocab_size = DIGITS, .block_size = 2 * LEN - 1, .n_layer = 3, .n_head = 3, .n_embd = 48}};
     static sort_data d = {.min_acc = 0.99};
     int rc = gpt_parse("gpt_sort", argc, argv, &o, " [--min-acc F]", extra, &d);

@@ -26,12 +26,15 @@ bool gpt_parse_num(const char *s, double lo, double hi, double *out);
 /* splitmix64: the batch generator both lamina and the PyTorch twin use. */
 uint64_t gpt_rand_next(uint64_t *state);
 
-/* AdamW (betas 0.9, 0.95) over the model: minGPT's recipe. */
+/* minGPT's recipe: AdamW (betas 0.9, 0.95) whose weight decay applies to the weights of
+ * Linear layers and MultiheadAttention's in_proj_weight only (a second group, weight decay
+ * 0, holds the biases, norms and embeddings: lam_param_no_decay). */
 lam_optim *gpt_optimizer(lam_module *m, const gpt_options *o);
 /* Mean cross-entropy of logits (B, T, V) against targets (B, T) i64; targets equal to
  * ignore_index count for nothing. */
 lam_tensor *gpt_loss(lam_tensor *logits, lam_tensor *targets, int64_t ignore_index);
-/* One step: zero grads, forward, loss, backward, clip, update. The loss, or NAN on error. */
+/* One step: zero grads, forward, loss, backward, clip the gradients' global norm to
+ * grad_clip (if > 0), update. The loss, or NAN on error. */
 double gpt_train_step(lam_module *m, lam_optim *opt, lam_tensor *x, lam_tensor *y, int64_t ignore_index,
                       const gpt_options *o);
 

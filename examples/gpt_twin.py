@@ -1,7 +1,8 @@
 """The PyTorch twin of the GPT programs (examples/gpt.c, gpt_sort.c, gpt_chars.c).
 
 The same model with the same parameter names, the same data, the same batches (splitmix64
-offsets), the same optimizer and steps, starting from lamina's initial state_dict:
+offsets), the same optimizer (AdamW with minGPT's no-decay group, gradients clipped to a
+global norm of 1) and steps, starting from lamina's initial state_dict:
 
   gpt_chars --device cpu --save-init init.safetensors --losses lamina.txt [options]
   /usr/bin/python3 examples/gpt_twin.py chars --init init.safetensors --losses torch.txt [the same options]
@@ -93,8 +94,18 @@ def loss_of(logits, y, ignore_index):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=ignore_index)
 
 
+def decays(module, name):
+    """lamina's lam_param_decays: Linear weights and MultiheadAttention's in_proj_weight."""
+    if isinstance(module, nn.MultiheadAttention):
+        return name == "in_proj_weight"
+    return isinstance(module, nn.Linear) and name == "weight"
+
+
 def optimizer(model, a):
-    return torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=a.weight_decay)
+    decay = [p for m in model.modules() for n, p in m.named_parameters(recurse=False) if decays(m, n)]
+    quiet = [p for m in model.modules() for n, p in m.named_parameters(recurse=False) if not decays(m, n)]
+    return torch.optim.AdamW([{"params": decay}, {"params": quiet, "weight_decay": 0.0}], lr=a.lr, betas=(0.9, 0.95),
+                             eps=1e-8, weight_decay=a.weight_decay)
 
 
 def train(model, a, batch, ignore_index, log):
@@ -106,6 +117,8 @@ def train(model, a, batch, ignore_index, log):
         opt.zero_grad()
         loss = loss_of(model(x), y, ignore_index)
         loss.backward()
+        if a.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         opt.step()
         if losses:
             losses.write(f"{step} {loss.item():.9g}\n")
@@ -237,6 +250,7 @@ def main():
         ap.add_argument("--" + name, type=int, default=default)
     ap.add_argument("--lr", type=float)
     ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--val-frac", type=float, default=0.1)
     ap.add_argument("--data", default="/usr/share/games/fortunes")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
