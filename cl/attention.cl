@@ -4,7 +4,8 @@
  *
  * Row r of the scores (rows = B * H * L, S keys each) is query i = r % L of head
  * h = r / L % H of batch b = r / (L * H); its mask row starts at b * mB + h * mH + i * mL and
- * steps by mS (strides 0 where the mask broadcasts). */
+ * steps by mS (strides 0 where the mask broadcasts). A group past the last row runs the
+ * barriers with nothing to do (its items start past the row's end) instead of returning. */
 
 /* p = softmax(scale * s + mask), keys j > i blocked when causal; a row with every key
  * blocked is NaN (PyTorch's reference maths). p holds exp(x - max) until the last pass. */
@@ -12,9 +13,8 @@ __kernel void lam_k_attn_softmax(__global LAM_T *p, long p_off, __global const L
                                  __global const LAM_T *mask, long m_off, long H, long L, long S, long mB, long mH,
                                  long mL, long mS, long has_mask, long causal, float scale, long rows) {
     __local float scratch[LAM_GROUP_MAX];
-    long r = get_group_id(0);
-    if (r >= rows) return;
-    long t = get_local_id(0), n = get_local_size(0);
+    long g = get_group_id(0), r = g < rows ? g : rows - 1;   /* no return before a barrier */
+    long t = g < rows ? (long)get_local_id(0) : S, n = get_local_size(0);
     long i = r % L, h = r / L % H, b = r / L / H;
     __global const LAM_T *sr = s + s_off + r * S;
     __global const LAM_T *mr = mask + m_off + b * mB + h * mH + i * mL;
@@ -37,9 +37,8 @@ __kernel void lam_k_attn_softmax(__global LAM_T *p, long p_off, __global const L
 __kernel void lam_k_attn_softmax_bwd(__global LAM_T *ds, long ds_off, __global const LAM_T *p, long p_off,
                                      __global const LAM_T *dp, long dp_off, long S, float scale, long rows) {
     __local float scratch[LAM_GROUP_MAX];
-    long r = get_group_id(0);
-    if (r >= rows) return;
-    long t = get_local_id(0), n = get_local_size(0);
+    long g = get_group_id(0), r = g < rows ? g : rows - 1;   /* no return before a barrier */
+    long t = g < rows ? (long)get_local_id(0) : S, n = get_local_size(0);
     __global const LAM_T *pr = p + p_off + r * S, *gr = dp + dp_off + r * S;
     float dot = 0.0f;
     for (long j = t; j < S; j += n) dot += LAM_LD(pr, j) * LAM_LD(gr, j);

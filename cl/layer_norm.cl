@@ -1,7 +1,9 @@
 /* Layer norm over rows of D elements: one work-group per row (cl/group.h), two passes
  * (mean, then the squared deviations) over a row that stays in cache. The statistics are
  * saved for backward: mean and rstd = 1 / sqrt(var + eps), var biased. Arguments follow the
- * direct-kernel table (src/backend/kernels.h); w and b are read only when has_w / has_b. */
+ * direct-kernel table (src/backend/kernels.h); w and b are read only when has_w / has_b. A
+ * group past the last row runs the barriers with nothing to do (its items start past the
+ * row's end) instead of returning. */
 
 /* y = (x - mean) * rstd * w + b */
 __kernel void lam_k_layer_norm(__global LAM_T *y, long y_off, __global LAM_T *mean, long m_off, __global LAM_T *rstd,
@@ -9,9 +11,8 @@ __kernel void lam_k_layer_norm(__global LAM_T *y, long y_off, __global LAM_T *me
                                __global const LAM_T *b, long b_off, long D, long has_w, long has_b, float eps,
                                long rows) {
     __local float scratch[LAM_GROUP_MAX];
-    long r = get_group_id(0);
-    if (r >= rows) return;
-    long t = get_local_id(0), n = get_local_size(0);
+    long g = get_group_id(0), r = g < rows ? g : rows - 1;   /* no return before a barrier */
+    long t = g < rows ? (long)get_local_id(0) : D, n = get_local_size(0);
     __global const LAM_T *xr = x + x_off + r * D;
     float s = 0.0f;
     for (long c = t; c < D; c += n) s += LAM_LD(xr, c);
@@ -40,9 +41,8 @@ __kernel void lam_k_layer_norm_dx(__global LAM_T *dx, long dx_off, __global cons
                                   __global const LAM_T *mean, long m_off, __global const LAM_T *rstd, long r_off,
                                   long D, long has_w, long rows) {
     __local float scratch[LAM_GROUP_MAX];
-    long r = get_group_id(0);
-    if (r >= rows) return;
-    long t = get_local_id(0), n = get_local_size(0);
+    long grp = get_group_id(0), r = grp < rows ? grp : rows - 1;   /* no return before a barrier */
+    long t = grp < rows ? (long)get_local_id(0) : D, n = get_local_size(0);
     __global const LAM_T *xr = x + x_off + r * D, *gr = g + g_off + r * D;
     float mu = LAM_LD(mean, m_off + r), rs = LAM_LD(rstd, r_off + r);
     float s1 = 0.0f, s2 = 0.0f;
