@@ -224,7 +224,8 @@ static bool extra(const char *a, const char *v, void *user) {
 
 /* Trains, printing the loss as it goes and both losses every eval_every steps. */
 static int train(lam_module *gpt, const gpt_options *o, const corpus *c, lam_device *dev, FILE *losses) {
-    lam_optim *opt = gpt_optimizer(gpt, o);
+    lam_schedule *sched;
+    lam_optim *opt = gpt_optimizer(gpt, o, &sched);
     if (!opt) return gpt_fail("gpt_chars", "optimizer");
     int64_t B = o->batch, T = o->model.block_size, *at = malloc((size_t)B * sizeof *at);
     uint64_t rng = o->seed;
@@ -235,7 +236,7 @@ static int train(lam_module *gpt, const gpt_options *o, const corpus *c, lam_dev
         lam_scope_begin();
         lam_tensor *x, *y;
         if (windows(c, at, B, T, dev, &x, &y) != LAM_OK) rc = gpt_fail("gpt_chars", "batch");
-        else if (isnan(loss = gpt_train_step(gpt, opt, x, y, -100, o))) rc = gpt_fail("gpt_chars", "training step");
+        else if (isnan(loss = gpt_train_step(gpt, opt, sched, x, y, -100, o))) rc = gpt_fail("gpt_chars", "training step");
         lam_scope_end();
         if (losses) fprintf(losses, "%lld %.9g\n", (long long)step, loss);
         gpt_progress(step + 1, o->steps, loss, (double)((step + 1) * B * T) / (gpt_now() - t0));
@@ -262,6 +263,7 @@ int main(int argc, char **argv) {
                        " [--top-k N] [--prompt TEXT] [--max-val-loss F]",
                        extra, &c);
     if (rc) return rc == 2 ? 0 : 1;
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* progress lines reach a log file as they come */
     lam_device *dev = lam_device_get(o.device);
     if (!dev || lam_set_default_device(dev) != LAM_OK) return gpt_fail("gpt_chars", "--device");
     printf("device %s\n", lam_device_name(dev));

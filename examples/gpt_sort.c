@@ -3,7 +3,7 @@
  * targets are ignore_index -1). A quarter of the 729 sequences is held out; at the end
  * greedy decoding must reproduce their sorted forms exactly.
  *
- *   gpt_sort                                   # default device, 2000 steps
+ *   gpt_sort                                   # default device, 1000 steps
  *   gpt_sort --device cpu --steps 40 --min-acc 0 --losses l.txt
  *
  * Prints the held-out exact-match accuracy, the steps and the time. --min-acc F makes the
@@ -94,7 +94,8 @@ static bool extra(const char *a, const char *v, void *user) {
 }
 
 static int train(lam_module *gpt, const gpt_options *o, const sort_data *d, lam_device *dev, FILE *losses) {
-    lam_optim *opt = gpt_optimizer(gpt, o);
+    lam_schedule *sched;
+    lam_optim *opt = gpt_optimizer(gpt, o, &sched);
     if (!opt) return gpt_fail("gpt_sort", "optimizer");
     uint64_t rng = o->seed;
     double t0 = gpt_now(), loss = NAN;
@@ -103,7 +104,7 @@ static int train(lam_module *gpt, const gpt_options *o, const sort_data *d, lam_
         lam_scope_begin();
         lam_tensor *x, *y;
         if (batch(d, o->batch, &rng, dev, &x, &y) != LAM_OK) rc = gpt_fail("gpt_sort", "batch");
-        else if (isnan(loss = gpt_train_step(gpt, opt, x, y, -1, o))) rc = gpt_fail("gpt_sort", "training step");
+        else if (isnan(loss = gpt_train_step(gpt, opt, sched, x, y, -1, o))) rc = gpt_fail("gpt_sort", "training step");
         lam_scope_end();
         if (losses) fprintf(losses, "%lld %.9g\n", (long long)step, loss);
         gpt_progress(step + 1, o->steps, loss, (double)((step + 1) * o->batch * (2 * LEN - 1)) / (gpt_now() - t0));
@@ -118,11 +119,12 @@ static int train(lam_module *gpt, const gpt_options *o, const sort_data *d, lam_
 }
 
 int main(int argc, char **argv) {
-    gpt_options o = {.steps = 2000, .batch = 64, .eval_every = 250, .lr = 5e-4, .weight_decay = 0.1, .grad_clip = 1.0, .seed = 0,
+    gpt_options o = {.steps = 1000, .batch = 64, .eval_every = 100, .lr = 5e-4, .weight_decay = 0.1, .grad_clip = 1.0, .seed = 0,
                      .model = {.vocab_size = DIGITS, .block_size = 2 * LEN - 1, .n_layer = 3, .n_head = 3, .n_embd = 48}};
     static sort_data d = {.min_acc = 0.99};
     int rc = gpt_parse("gpt_sort", argc, argv, &o, " [--min-acc F]", extra, &d);
     if (rc) return rc == 2 ? 0 : 1;
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* progress lines reach a log file as they come */
     lam_device *dev = lam_device_get(o.device);
     if (!dev || lam_set_default_device(dev) != LAM_OK) return gpt_fail("gpt_sort", "--device");
     printf("device %s\n", lam_device_name(dev));

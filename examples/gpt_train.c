@@ -92,11 +92,13 @@ uint64_t gpt_rand_next(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-lam_optim *gpt_optimizer(lam_module *m, const gpt_options *o) {
+lam_optim *gpt_optimizer(lam_module *m, const gpt_options *o, lam_schedule **sched) {
     lam_optim *opt = lam_adamw(m, (lam_adam_options){.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f,
                                                      .weight_decay = (float)o->weight_decay});
     int quiet = opt ? lam_optim_add_group(opt, (lam_param_select){.filter = lam_param_no_decay}) : -1;
-    if (quiet < 0 || lam_optim_group_set_weight_decay(opt, quiet, 0.0f) != LAM_OK) {
+    *sched = quiet < 0 ? NULL : lam_cosine_lr(opt, (lam_cosine_lr_options){.t_max = o->steps > 0 ? o->steps : 1,
+                                                                          .eta_min = o->lr / 10});
+    if (!*sched || lam_optim_group_set_weight_decay(opt, quiet, 0.0f) != LAM_OK) {
         lam_optim_free(opt);
         return NULL;
     }
@@ -110,13 +112,13 @@ lam_tensor *gpt_loss(lam_tensor *logits, lam_tensor *targets, int64_t ignore_ind
     return lam_cross_entropy_with(lam_reshape(logits, LAM_SHAPE(-1, V)), lam_reshape(targets, LAM_SHAPE(-1)), &ce);
 }
 
-double gpt_train_step(lam_module *m, lam_optim *opt, lam_tensor *x, lam_tensor *y, int64_t ignore_index,
-                      const gpt_options *o) {
+double gpt_train_step(lam_module *m, lam_optim *opt, lam_schedule *sched, lam_tensor *x, lam_tensor *y,
+                      int64_t ignore_index, const gpt_options *o) {
     lam_optim_zero_grad(opt);
     lam_tensor *loss = gpt_loss(lam_forward(m, x), y, ignore_index);
     if (!loss || lam_backward(loss) != LAM_OK) return NAN;
     if (o->grad_clip > 0 && !lam_clip_grad_norm(m, (float)o->grad_clip)) return NAN;
-    return lam_optim_step(opt) == LAM_OK ? lam_item(loss) : NAN;
+    return lam_optim_step(opt) == LAM_OK && lam_schedule_step(sched) == LAM_OK ? lam_item(loss) : NAN;
 }
 
 void gpt_progress(int64_t step, int64_t steps, double loss, double tokens_per_s) {

@@ -28,15 +28,16 @@ uint64_t gpt_rand_next(uint64_t *state);
 
 /* minGPT's recipe: AdamW (betas 0.9, 0.95) whose weight decay applies to the weights of
  * Linear layers and MultiheadAttention's in_proj_weight only (a second group, weight decay
- * 0, holds the biases, norms and embeddings: lam_param_no_decay). */
-lam_optim *gpt_optimizer(lam_module *m, const gpt_options *o);
+ * 0, holds the biases, norms and embeddings: lam_param_no_decay), and a cosine schedule
+ * from lr down to lr / 10 over the steps (*sched, owned by the optimizer). */
+lam_optim *gpt_optimizer(lam_module *m, const gpt_options *o, lam_schedule **sched);
 /* Mean cross-entropy of logits (B, T, V) against targets (B, T) i64; targets equal to
  * ignore_index count for nothing. */
 lam_tensor *gpt_loss(lam_tensor *logits, lam_tensor *targets, int64_t ignore_index);
 /* One step: zero grads, forward, loss, backward, clip the gradients' global norm to
- * grad_clip (if > 0), update. The loss, or NAN on error. */
-double gpt_train_step(lam_module *m, lam_optim *opt, lam_tensor *x, lam_tensor *y, int64_t ignore_index,
-                      const gpt_options *o);
+ * grad_clip (if > 0), update, step the schedule. The loss, or NAN on error. */
+double gpt_train_step(lam_module *m, lam_optim *opt, lam_schedule *sched, lam_tensor *x, lam_tensor *y,
+                      int64_t ignore_index, const gpt_options *o);
 
 /* "\rstep 120/2000 [#######.......] loss 1.2345 12345 tok/s" on a terminal, else nothing. */
 void gpt_progress(int64_t step, int64_t steps, double loss, double tokens_per_s);

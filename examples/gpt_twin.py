@@ -2,7 +2,8 @@
 
 The same model with the same parameter names, the same data, the same batches (splitmix64
 offsets), the same optimizer (AdamW with minGPT's no-decay group, gradients clipped to a
-global norm of 1) and steps, starting from lamina's initial state_dict:
+global norm of 1, a cosine schedule down to lr / 10) and steps, starting from lamina's
+initial state_dict:
 
   gpt_chars --device cpu --save-init init.safetensors --losses lamina.txt [options]
   /usr/bin/python3 examples/gpt_twin.py chars --init init.safetensors --losses torch.txt [the same options]
@@ -110,6 +111,7 @@ def optimizer(model, a):
 
 def train(model, a, batch, ignore_index, log):
     opt = optimizer(model, a)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(a.steps, 1), eta_min=a.lr / 10)
     losses = open(a.losses, "w") if a.losses else None
     t0 = time.perf_counter()
     for step in range(a.steps):
@@ -120,6 +122,7 @@ def train(model, a, batch, ignore_index, log):
         if a.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         opt.step()
+        sched.step()
         if losses:
             losses.write(f"{step} {loss.item():.9g}\n")
         log(step + 1, loss.item(), time.perf_counter() - t0)
@@ -244,7 +247,7 @@ def main():
     ap.add_argument("--init", help="lamina's initial state_dict (--save-init)")
     ap.add_argument("--losses", help="write 'step loss' lines")
     ap.add_argument("--out", help="check: write the reference here")
-    for name, default in (("steps", 2000), ("batch", None), ("eval-every", None), ("seed", 0), ("n-layer", None),
+    for name, default in (("steps", None), ("batch", None), ("eval-every", None), ("seed", 0), ("n-layer", None),
                           ("n-head", None), ("n-embd", None), ("block-size", None), ("eval-batches", 8),
                           ("limit", 0), ("vocab-size", 0)):
         ap.add_argument("--" + name, type=int, default=default)
@@ -255,9 +258,9 @@ def main():
     ap.add_argument("--data", default="/usr/share/games/fortunes")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     a = ap.parse_args()
-    defaults = {"sort": dict(batch=64, eval_every=250, n_layer=3, n_head=3, n_embd=48, block_size=11, lr=5e-4),
-                "chars": dict(batch=32, eval_every=200, n_layer=4, n_head=4, n_embd=128, block_size=64, lr=1e-3),
-                "check": dict(batch=1, eval_every=1, n_layer=2, n_head=2, n_embd=16, block_size=8, lr=0)}[a.task]
+    defaults = {"sort": dict(steps=1000, batch=64, eval_every=100, n_layer=3, n_head=3, n_embd=48, block_size=11, lr=5e-4),
+                "chars": dict(steps=2000, batch=32, eval_every=200, n_layer=4, n_head=4, n_embd=128, block_size=64, lr=1e-3),
+                "check": dict(steps=0, batch=1, eval_every=1, n_layer=2, n_head=2, n_embd=16, block_size=8, lr=0)}[a.task]
     for k, v in defaults.items():
         if getattr(a, k) is None:
             setattr(a, k, v)
