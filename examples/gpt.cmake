@@ -19,7 +19,7 @@ if(LAMINA_BUILD_TESTS)
   set(GPT_CHARS_SMALL --limit 300000 --n-layer 2 --n-head 2 --n-embd 32 --block-size 32 --batch 8 --eval-batches 1
       --sample 40 --eval-every 1000)
   add_test(NAME gpt_sort_short COMMAND bash ${GPT_TEST} falls $<TARGET_FILE:gpt_sort> ${GPT_WORK}/sort_short
-           --steps 20 --min-acc 0)
+           --steps 12 --batch 32 --min-acc 0)
   add_test(NAME gpt_sort_agreement COMMAND bash ${GPT_TEST} agreement $<TARGET_FILE:gpt_sort> ${GPT_WORK}/sort_agree
            --steps 3 --min-acc 0)
   add_test(NAME gpt_chars_short COMMAND bash ${GPT_TEST} falls $<TARGET_FILE:gpt_chars> ${GPT_WORK}/chars_short

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Short runs of the GPT programs: gpt_test.sh CASE PROGRAM WORKDIR [ARGS...]
 #   falls      train on the default device and on cpu: the loss of the last 5 steps is below
-#              0.8 x that of the first 5, on both
+#              0.9 x that of the first 5, on both
 #   agreement  the first steps on cpu and on the default device (when it is OpenCL) give losses
 #              that agree to 1e-4
 set -u
@@ -18,7 +18,7 @@ falls)
         "$exe" "${flag[@]}" "$@" --losses $dev.txt > $dev.out || { cat $dev.out; fail "$dev run"; }
         grep -E "^(device|trained|final|held-out)" $dev.out
         awk 'NR <= 5 { a += $2 } { l[NR] = $2 } END { for (i = NR - 4; i <= NR; i++) b += l[i];
-             printf "first 5 steps %.4f, last 5 %.4f\n", a / 5, b / 5; exit !(NR >= 10 && b < 0.8 * a) }' $dev.txt ||
+             printf "first 5 steps %.4f, last 5 %.4f\n", a / 5, b / 5; exit !(NR >= 10 && b < 0.9 * a) }' $dev.txt ||
             fail "the loss did not fall on $dev"
     done
     ;;

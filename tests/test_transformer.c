@@ -348,6 +348,40 @@ static void test_several_inputs(void **state) {
     lam_set_default_device(orig_default);
 }
 
+/* ---- lam_cat of more inputs than a tape node holds: joined in groups ---------------------- */
+
+static void test_cat_many(void **state) {
+    (void)state;
+    enum { N = 19 };
+    for (int d = 0; d < ndevs; ++d) {
+        lam_scope_begin();
+        lam_tensor *parts[N];
+        float want[2 * N * 3];
+        for (int i = 0; i < N; ++i) {   /* part i: (2, 1, 3) of values 100 i + k */
+            float v[6];
+            for (int k = 0; k < 6; ++k) v[k] = (float)(100 * i + k);
+            parts[i] = lam_requires_grad(lam_from_data(v, LAM_F32, LAM_SHAPE(2, 1, 3), devs[d]), true);
+            for (int r = 0; r < 2; ++r)
+                for (int c = 0; c < 3; ++c) want[(r * N + i) * 3 + c] = v[r * 3 + c];
+        }
+        lam_tensor *y = lam_cat(N, parts, 1);
+        assert_non_null(y);
+        assert_int_equal(lam_dim(y, 1), N);
+        float got[2 * N * 3];
+        assert_ok(lam_read(y, got, sizeof got));
+        assert_memory_equal(got, want, sizeof want);
+        lam_tensor *w = lam_arange(0, 2 * N * 3, 1, LAM_F32, devs[d]);   /* d loss / d y[k] = k */
+        assert_ok(lam_backward(lam_sum(lam_mul(lam_reshape(y, LAM_SHAPE(-1)), w))));
+        for (int i = 0; i < N; ++i) {
+            float g[6];
+            assert_ok(lam_read(lam_grad(parts[i]), g, sizeof g));
+            for (int r = 0; r < 2; ++r)
+                for (int c = 0; c < 3; ++c) assert_true(g[r * 3 + c] == (float)((r * N + i) * 3 + c));
+        }
+        lam_scope_end();
+    }
+}
+
 /* ---- bad input: clear errors, nothing changed -------------------------------------------- */
 
 #define EXPECT_ERROR(expr, status, ...)                                                            \
@@ -465,6 +499,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_names_are_pytorchs),
         cmocka_unit_test(test_saved_by_lamina_loads_in_pytorch),
         cmocka_unit_test(test_several_inputs),
+        cmocka_unit_test(test_cat_many),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_ids_out_of_range_read_nothing),
     };
