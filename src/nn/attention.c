@@ -31,12 +31,6 @@ static lam_status mha_reset(lam_module *m) {
     return st == LAM_OK && ob ? lam_init_constant_(ob, 0.0f) : st;
 }
 
-static void mha_repr(const lam_module *m, char *buf, size_t size) {
-    const mha_state *s = lam_self_const(m);
-    snprintf(buf, size, "embed_dim=%lld, num_heads=%lld, dropout=%g, batch_first=%s", (long long)s->embed_dim,
-             (long long)s->num_heads, (double)s->dropout, s->batch_first ? "True" : "False");
-}
-
 /* x (N, T, E) projected by rows [part * E, (part + 1) * E) of the packed in_proj, split into
  * heads: (N, H, T, Dh), contiguous. Three GEMMs on slices of the weight rather than one on
  * all of it: their gradients are weight-sized, where slicing one (N, T, 3E) output would
@@ -139,7 +133,7 @@ static lam_tensor *mha_forward(lam_module *m, int n, lam_tensor *const *in) {
 }
 
 static const lam_module_class_n MHA = {.base = {.name = "MultiheadAttention", .state_size = sizeof(mha_state),
-                                                .extra_repr = mha_repr, .reset_parameters = mha_reset},
+                                                .reset_parameters = mha_reset},   /* no extra_repr, as PyTorch's */
                                        .forward = mha_forward, .min_inputs = 3, .max_inputs = 5};
 
 lam_module *lam_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, lam_mha_options opt) {
