@@ -430,13 +430,13 @@ static void test_bad_input(void **state) {
         lam_tensor *table = lam_randn(LAM_SHAPE(11, 4), dev);
         EXPECT_ERROR(lam_embedding(lam_from_data((float[]){1}, LAM_F32, LAM_SHAPE(1), dev), table), LAM_ERR_ARG,
                      "lam_embedding", "i32 or i64");
-        if (!strcmp(lam_device_spec(dev), "cpu")) {
-            /* LAM_CHECK_INDICES: the OpenCL devices join when lam_check_indices lands */
-            EXPECT_ERROR(lam_embedding(lam_from_data((int64_t[]){3, 11}, LAM_I64, LAM_SHAPE(2), dev), table), LAM_ERR_ARG,
-                         "lam_embedding", "index 11", "[0, 11)");
-            EXPECT_ERROR(lam_embedding(lam_from_data((int64_t[]){-1}, LAM_I64, LAM_SHAPE(1), dev), table), LAM_ERR_ARG,
-                         "index -1");
-        }
+        /* ids written from host memory: refused at once, on every device */
+        EXPECT_ERROR(lam_embedding(lam_from_data((int64_t[]){3, 11}, LAM_I64, LAM_SHAPE(2), dev), table), LAM_ERR_ARG,
+                     "lam_embedding", "11", "[0, 11)");
+        EXPECT_ERROR(lam_embedding(lam_from_data((int64_t[]){-1}, LAM_I64, LAM_SHAPE(1), dev), table), LAM_ERR_ARG,
+                     "lam_embedding", "-1");
+        EXPECT_ERROR(lam_cross_entropy(lam_zeros(LAM_SHAPE(2, 5), dev), lam_from_data((int64_t[]){4, 5}, LAM_I64, LAM_SHAPE(2), dev)),
+                     LAM_ERR_ARG, "lam_cross_entropy", "5", "[0, 5)");
         lam_scope_end();
         assert_int_equal(lam_live_tensors(), live);
         lam_scope_begin();
@@ -448,19 +448,31 @@ static void test_bad_input(void **state) {
     lam_set_default_device(orig_default);
 }
 
-/* ---- ids out of range on a device: an error or zeros, never a wild read ------------------- */
+/* ---- ids computed on a device: the error comes with the next read, and no wild read ------ */
 
-static void test_ids_out_of_range_read_nothing(void **state) {
+static void test_ids_out_of_range_on_device(void **state) {
     (void)state;
     for (int d = 0; d < ndevs; ++d) {
         lam_scope_begin();
         lam_tensor *table = lam_randn(LAM_SHAPE(11, 4), devs[d]);
-        lam_tensor *y = lam_embedding(lam_from_data((int64_t[]){2, 1000000000, -7}, LAM_I64, LAM_SHAPE(3), devs[d]), table);
-        if (y) {   /* LAM_CHECK_INDICES: devices that cannot check yet give 0 for those rows */
-            float v[12];
-            assert_ok(lam_read(y, v, sizeof v));
-            for (int i = 4; i < 12; ++i) assert_true(v[i] == 0.0f);
-        }
+        /* 2, 1e9 and -7 made by ops on the device: no host copy of them to check */
+        lam_tensor *f = lam_from_data((float[]){1, 500000000, -3.5f}, LAM_F32, LAM_SHAPE(3), devs[d]);
+        lam_tensor *ids = lam_to_dtype(lam_mul_scalar(f, 2.0f), LAM_I64);
+        lam_clear_error();
+        lam_tensor *y = lam_embedding(ids, table);
+        float v[12];
+        if (y) assert_int_equal(lam_read(y, v, sizeof v), LAM_ERR_ARG);   /* OpenCL: the read reports it */
+        assert_int_equal(lam_last_status(), LAM_ERR_ARG);
+        if (!strstr(lam_last_error(), "lam_embedding: index 1000000000 at position 1"))
+            fail_msg("%s: \"%s\"", lam_device_name(devs[d]), lam_last_error());
+        /* labels made on the device, one of them ignore_index: only the bad one is reported */
+        lam_tensor *labels = lam_to_dtype(lam_from_data((float[]){-100, 2, 7}, LAM_F32, LAM_SHAPE(3), devs[d]), LAM_I64);
+        lam_clear_error();
+        lam_tensor *loss = lam_cross_entropy(lam_zeros(LAM_SHAPE(3, 4), devs[d]), labels);
+        if (loss) assert_true(isnan(lam_item(loss)));
+        assert_int_equal(lam_last_status(), LAM_ERR_ARG);
+        if (!strstr(lam_last_error(), "lam_cross_entropy: index 7 at position 2"))
+            fail_msg("%s: \"%s\"", lam_device_name(devs[d]), lam_last_error());
         lam_clear_error();
         lam_scope_end();
     }
@@ -501,7 +513,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_several_inputs),
         cmocka_unit_test(test_cat_many),
         cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_ids_out_of_range_read_nothing),
+        cmocka_unit_test(test_ids_out_of_range_on_device),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

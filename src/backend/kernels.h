@@ -9,7 +9,8 @@
  * accelerators, and a group of one work-item per unit on CPU devices, instead of one
  * work-item per unit. The
  * host runs lam_host_k_<name>(args) (src/backend/host/). Views are contiguous; the program is
- * built for the dtype of view 0. */
+ * built for the dtype of view 0. A view with a NULL buffer is the device's error record
+ * (a few longs a kernel raises and the next blocking read reports; the host has none). */
 #ifndef LAM_BACKEND_KERNELS_H
 #define LAM_BACKEND_KERNELS_H
 
@@ -25,7 +26,8 @@
     X(LAYER_NORM_DX, layer_norm_dx, "layer_norm.cl", 6, 2, 0, 256)   /* dx, g, x, w, mean, rstd; D, has_w */ \
     X(LAYER_NORM_DWB, layer_norm_dwb, "layer_norm.cl", 6, 4, 0, 0)   /* dw, db, g, x, mean, rstd; rows, D, has_w, has_b */ \
     X(ATTN_SOFTMAX, attn_softmax, "attention.cl", 3, 9, 1, 256)  /* p, s, mask; H, L, S, mB, mH, mL, mS, has_mask, causal; scale */ \
-    X(ATTN_SOFTMAX_BWD, attn_softmax_bwd, "attention.cl", 3, 1, 1, 256)  /* ds, p, dp; S; scale */
+    X(ATTN_SOFTMAX_BWD, attn_softmax_bwd, "attention.cl", 3, 1, 1, 256)  /* ds, p, dp; S; scale */   \
+    X(CHECK_INDEX, check_index, "check.cl", 2, 3, 0, 0) /* idx, record; lo, hi, op id (backend/check.h) */
 
 #define LAM_KERNEL_ENUM(NAME, name, file, nv, ni, nf, group) LAM_K_##NAME,
 typedef enum { LAM_KERNELS(LAM_KERNEL_ENUM) LAM_KERNEL_COUNT } lam_kernel_id;

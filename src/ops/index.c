@@ -1,6 +1,10 @@
 /* Picking rows by index: index_select along any dimension and the embedding lookup built
  * on it. The backward sums the gradient rows that picked the same row, deterministically:
- * each element of the input's gradient scans the index (cl/index.cl), no float atomics. */
+ * each element of the input's gradient scans the index (cl/index.cl), no float atomics.
+ * Indices out of range are an error (lam_check_indices: no host wait; ids computed on an
+ * OpenCL device are reported by the next blocking read), and the kernels read nothing for
+ * them meanwhile. */
+#include "ops/check.h"
 #include "ops/ops_impl.h"
 
 /* x seen as (outer, len, inner) around dim d. */
@@ -10,22 +14,6 @@ static void split_at(const lam_tensor *x, int d, int64_t *outer, int64_t *len, i
         if (i < d) *outer *= x->shape[i];
         else if (i > d) *inner *= x->shape[i];
     *len = x->shape[d];
-}
-
-/* Indices outside [0, len): an error. Checked here for indices in host memory, which costs
- * no wait; on OpenCL devices the kernels read nothing for them (their output is 0).
- * LAM_CHECK_INDICES: replace with lam_check_indices(op, idx, 0, len) (the device-side
- * flag reported at the next read) when it lands. */
-static bool indices_in_range(const char *op, lam_tensor *idx, int64_t len) {
-    if (LAM_DEV(idx)->type != LAM_DEVICE_HOST || lam_numel(idx) == 0) return true;
-    const int64_t *v = (const int64_t *)idx->storage->buf + idx->offset;
-    for (int64_t j = 0; j < lam_numel(idx); ++j)
-        if (v[j] < 0 || v[j] >= len) {
-            lam_set_error(LAM_ERR_ARG, "%s: index %lld at position %lld is out of range [0, %lld)", op, (long long)v[j],
-                          (long long)j, (long long)len);
-            return false;
-        }
-    return true;
 }
 
 /* idx as contiguous i64 (a copy if it is not already). */
@@ -73,8 +61,9 @@ static lam_tensor *index_select(const char *op, lam_tensor *x, int dim, lam_tens
         char s[96];
         LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: the index must be 0-D or 1-D, got %s", op, lam_shape_str(index, s, sizeof s));
     }
+    if (lam_check_indices(op, index, 0, x->shape[d]) != LAM_OK) return NULL;   /* no host wait */
     lam_tensor *idx = as_long_index(op, index);
-    if (!idx || !indices_in_range(op, idx, x->shape[d])) return NULL;
+    if (!idx) return NULL;
     lam_tensor *dt_x = lam_dtype_is_float(x->dtype) && x->dtype != LAM_F32 ? lam_tensor_copy(x, LAM_F32) : x;
     lam_tensor *y = dt_x ? index_select_forward(op, dt_x, d, idx) : NULL;
     if (y && x->dtype != LAM_F32) y = lam_tensor_copy(y, x->dtype);   /* f16 storage, f32 kernels */

@@ -1,6 +1,7 @@
 /* Losses, composed of fused ops so their gradients come for free on every device. */
 #include <stdlib.h>
 
+#include "ops/check.h"
 #include "ops/ops_impl.h"
 
 /* (1, C) row 0, 1, ..., C-1 on dev, to compare labels against. */
@@ -38,14 +39,32 @@ static bool ce_rows(const char *op, lam_tensor *logits, lam_tensor *labels, lam_
     return *rows && *flat;
 }
 
+/* Labels must be classes in [0, C) or ignore_index (checked without a host wait). Labels the
+ * host saw are checked at once when their range tells (every one a class, or an extreme that
+ * is neither a class nor ignore_index); otherwise an ignore_index outside the classes is
+ * replaced by class 0 for the check on the device. */
+static bool labels_in_range(lam_tensor *labels, lam_tensor *lf, int64_t classes, int64_t ignore_index) {
+    const char *op = "lam_cross_entropy";
+    const lam_value_range *r = &labels->storage->values;
+    bool whole = labels->offset == 0 && lam_is_contiguous(labels) &&
+                 (size_t)lam_numel(labels) * lam_dtype_size(labels->dtype) == labels->storage->bytes;
+    bool seen_bad = r->exact && whole && ((r->hi >= classes && r->hi != ignore_index) || (r->lo < 0 && r->lo != ignore_index));
+    if ((ignore_index >= 0 && ignore_index < classes) || (r->known && r->lo >= 0 && r->hi < classes) || seen_bad)
+        return lam_check_indices(op, labels, 0, classes) == LAM_OK;
+    lam_tensor *kept = lam_to_dtype(lam_masked_fill(lf, lam_eq_scalar(lf, (float)ignore_index), 0.0f), LAM_I64);
+    return kept && lam_check_indices(op, kept, 0, classes) == LAM_OK;
+}
+
 /* Per row: -log_softmax(x)[label], blended with the mean of -log_softmax(x) by the label
  * smoothing, and 0 where the label is ignore_index. *valid: 1 for the rows that count. */
 static lam_tensor *ce_terms(lam_tensor *rows, lam_tensor *labels, const lam_cross_entropy_options *o, lam_tensor **valid) {
     bool grad = lam_grad_enabled(false);   /* the label masks have no history */
     lam_tensor *lf = lam_to_dtype(labels, LAM_F32);
-    lam_tensor *onehot = lam_eq(lam_unsqueeze(lf, 1), class_row(rows->shape[1], LAM_DEV(rows)));
-    *valid = lam_ne_scalar(lf, (float)o->ignore_index);
+    bool ok = lf && labels_in_range(labels, lf, rows->shape[1], o->ignore_index);
+    lam_tensor *onehot = ok ? lam_eq(lam_unsqueeze(lf, 1), class_row(rows->shape[1], LAM_DEV(rows))) : NULL;
+    *valid = onehot ? lam_ne_scalar(lf, (float)o->ignore_index) : NULL;
     lam_grad_enabled(grad);
+    if (!*valid) return NULL;
     lam_tensor *lsm = lam_log_softmax(rows, -1);
     lam_tensor *nll = lam_neg(lam_sum_dim(lam_mul(lsm, onehot), -1, false));
     if (o->label_smoothing != 0.0f) {
