@@ -1,7 +1,9 @@
-/* Scaled dot-product attention as one op: scores = q k^T (a strided-batched GEMM reading k
- * transposed in place), p = softmax(scale * scores + mask) in one fused row kernel
- * (cl/attention.cl), out = p v (a second batched GEMM). The node keeps p, the (..., L, S)
- * weights: what a flash-style kernel would recompute instead of storing. */
+/* Scaled dot-product attention: scores = q k^T (a strided-batched GEMM reading k transposed
+ * in place), p = softmax(scale * scores + mask) in one fused row kernel (cl/attention.cl),
+ * out = p v (a second batched GEMM). Two nodes: the weights p from (q, k, mask), whose
+ * backward is the fused softmax backward and two GEMMs, and lam_matmul's for p v (dropout
+ * goes between them). p, the (..., L, S) weights, is kept for backward: what a flash-style
+ * kernel would recompute instead of storing. */
 #include <math.h>
 
 #include "ops/ops_impl.h"
@@ -11,19 +13,10 @@
 /* t as f32 (itself, or a copy in the current scope). */
 static lam_tensor *f32(lam_tensor *t) { return lam_as_dtype(t, LAM_F32); }
 
-/* in: q, k, v[, a floating mask]; farg: scale; saved: p (f32, contiguous). */
-static lam_status sdpa_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
-    lam_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *p = n->saved;
-    lam_tensor *g32 = f32(g);
-    if (!g32) return lam_last_status();
-    if (lam_input_needs_grad(n, 2)) {   /* dv = p^T g */
-        lam_tensor *dv = lam_sum_to_shape(lam_matmul(lam_transpose(p, -1, -2), g32), v->ndim, v->shape);
-        if (!dv || !(gin[2] = lam_as_dtype(dv, v->dtype))) return lam_last_status();
-    }
-    bool mask_grad = n->n_in > 3 && lam_input_needs_grad(n, 3);
-    if (!lam_input_needs_grad(n, 0) && !lam_input_needs_grad(n, 1) && !mask_grad) return LAM_OK;
-    lam_tensor *dp = lam_matmul(g32, lam_transpose(f32(v), -1, -2));   /* (..., L, S), contiguous */
-    lam_tensor *ds = dp ? lam_tensor_alloc(LAM_F32, p->ndim, p->shape, LAM_DEV(p)) : NULL;
+/* The weights' backward. in: q, k[, a floating mask]; farg: scale; saved: p (the output). */
+static lam_status weights_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
+    lam_tensor *q = n->in[0], *k = n->in[1], *p = f32(n->saved), *dp = lam_tensor_copy(g, LAM_F32);
+    lam_tensor *ds = p && dp ? lam_tensor_alloc(LAM_F32, p->ndim, p->shape, LAM_DEV(p)) : NULL;
     if (!ds) return lam_last_status();
     int64_t S = p->shape[p->ndim - 1];
     lam_kernel_args a = {.work = S ? lam_numel(p) / S : 0, .v = {lam_view_of(ds), lam_view_of(p), lam_view_of(dp)},
@@ -37,10 +30,10 @@ static lam_status sdpa_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) {
         lam_tensor *dk = lam_sum_to_shape(lam_matmul(lam_transpose(ds, -1, -2), f32(q)), k->ndim, k->shape);
         if (!dk || !(gin[1] = lam_as_dtype(dk, k->dtype))) return lam_last_status();
     }
-    if (mask_grad) {   /* an added mask: d(scores + mask) = ds / scale */
-        lam_tensor *mask = n->in[3];
+    if (n->n_in > 2 && lam_input_needs_grad(n, 2)) {   /* an added mask: d(scores + mask) = ds / scale */
+        lam_tensor *mask = n->in[2];
         lam_tensor *dm = lam_sum_to_shape(lam_div_scalar(ds, n->farg), mask->ndim, mask->shape);
-        if (!dm || !(gin[3] = lam_as_dtype(dm, mask->dtype))) return lam_last_status();
+        if (!dm || !(gin[2] = lam_as_dtype(dm, mask->dtype))) return lam_last_status();
     }
     return LAM_OK;
 }
@@ -89,7 +82,7 @@ static lam_tensor *additive_mask(lam_tensor *mask) {
 }
 
 /* p = softmax(scale * scores + mask) by the fused kernel; scores (batch..., L, S). */
-static lam_tensor *attention_weights(lam_tensor *scores, lam_tensor *mask, bool causal, float scale) {
+static lam_tensor *fused_softmax(lam_tensor *scores, lam_tensor *mask, bool causal, float scale) {
     int nd = scores->ndim, nb = nd - 2;
     lam_tensor *p = lam_tensor_alloc(LAM_F32, nd, scores->shape, LAM_DEV(scores));
     lam_tensor *m = mask ? additive_mask(mask) : NULL;
@@ -105,6 +98,29 @@ static lam_tensor *attention_weights(lam_tensor *scores, lam_tensor *mask, bool 
     return lam_run_kernel(OP, LAM_DEV(scores), LAM_K_ATTN_SOFTMAX, &a) == LAM_OK ? p : NULL;
 }
 
+/* p (batch..., L, S) in dtype dt, as a node of q, k and a floating mask; the GEMM and the
+ * kernel inside are its own, not recorded. */
+static lam_tensor *weights(lam_tensor *q, lam_tensor *k, lam_tensor *mask, bool causal, int nb, int64_t *batch, lam_dtype dt) {
+    float scale = 1.0f / sqrtf((float)lam_dim(q, -1));
+    bool grad = lam_grad_enabled(false);
+    lam_scope_begin();
+    batch[nb] = lam_dim(q, -2);
+    batch[nb + 1] = lam_dim(q, -1);
+    lam_tensor *qx = lam_expand(f32(q), nb + 2, batch);   /* the scores get every batch dim (of v too) */
+    lam_tensor *scores = lam_matmul(qx, lam_transpose(f32(k), -1, -2));
+    lam_tensor *p = scores ? fused_softmax(scores, mask, causal, scale) : NULL;
+    p = lam_scope_end_keep(p && dt != LAM_F32 ? lam_tensor_copy(p, dt) : p);
+    lam_grad_enabled(grad);
+    bool float_mask = mask && lam_dtype_is_float(mask->dtype);   /* a float mask is differentiable */
+    lam_node *n;
+    p = lam_recorded(p, OP, weights_backward, float_mask ? 3 : 2, (lam_tensor *[]){q, k, mask}, &n);
+    if (n) {
+        n->farg = scale;
+        n->saved = lam_retain(p);
+    }
+    return p;
+}
+
 lam_tensor *lam_scaled_dot_product_attention(lam_tensor *q, lam_tensor *k, lam_tensor *v, lam_tensor *mask, bool causal,
                                              float dropout_p) {
     LAM_CHECK_ARG(OP, q);
@@ -118,27 +134,7 @@ lam_tensor *lam_scaled_dot_product_attention(lam_tensor *q, lam_tensor *k, lam_t
     if (nb < 0) return NULL;
     if (!(dropout_p >= 0.0f && dropout_p < 1.0f)) LAM_FAIL_NULL(LAM_ERR_ARG, OP ": dropout_p %g is not in [0, 1)", (double)dropout_p);
     if (dropout_p > 0.0f) LAM_FAIL_NULL(LAM_ERR_ARG, OP ": dropout_p > 0 needs lam_dropout (not merged yet)");
-    float scale = 1.0f / sqrtf((float)lam_dim(q, -1));
     lam_dtype dt = lam_promote(lam_promote(q->dtype, k->dtype), v->dtype);
-    bool grad = lam_grad_enabled(false);   /* the GEMMs inside are this op's, not recorded */
-    lam_scope_begin();
-    batch[nb] = lam_dim(q, -2);
-    batch[nb + 1] = lam_dim(q, -1);
-    lam_tensor *qx = lam_expand(f32(q), nb + 2, batch);   /* the scores get every batch dim (of v too) */
-    lam_tensor *scores = lam_matmul(qx, lam_transpose(f32(k), -1, -2));
-    lam_tensor *p = scores ? attention_weights(scores, mask, causal, scale) : NULL;
-    lam_tensor *out = p ? lam_matmul(p, f32(v)) : NULL;
-    p = out ? lam_keep(p) : NULL;   /* ours until the node retains it */
-    out = lam_scope_end_keep(out);
-    lam_grad_enabled(grad);
-    if (out && dt != LAM_F32) out = lam_tensor_copy(out, dt);
-    lam_node *n;
-    bool float_mask = mask && lam_dtype_is_float(mask->dtype);   /* a float mask is differentiable */
-    out = lam_recorded(out, OP, sdpa_backward, float_mask ? 4 : 3, (lam_tensor *[]){q, k, v, mask}, &n);
-    if (n) {
-        n->farg = scale;
-        n->saved = lam_retain(p);
-    }
-    if (p) lam_release(p);
-    return out;
+    lam_tensor *p = weights(q, k, mask, causal, nb, batch, dt);
+    return p ? lam_matmul(p, v) : NULL;
 }
