@@ -4,8 +4,9 @@
  *   - the Transformer layer of shared/bench/torch_reference.py: d 256, 4 heads, ff 1024,
  *     sequence 128, batch 8, forward + backward;
  *   - attention forward + backward, (8, 4, T, 64), T = 128, 256, 512, with the pool's peak
- *     bytes during the call (what the (8, 4, T, T) weights cost, and a flash-style kernel
- *     would not keep);
+ *     bytes during the call above what was in use before (what the (8, 4, T, T) weights
+ *     cost, and a flash-style kernel would not keep); run first and by growing T, because
+ *     the pool's peak is a high-water mark;
  *   - GPT training (examples/gpt.c, 4 layers, 4 heads, n_embd 128, block 64, batch 32) in
  *     tokens/s beside examples/gpt_twin.py's.
  *
@@ -117,11 +118,6 @@ static void bench_device(lam_device *d) {
     lam_set_default_device(d);
     lam_manual_seed(0);
     work w = {0};
-    w.m = lam_nn_transformer_encoder_layer(256, 4, (lam_encoder_layer_options){.dim_feedforward = 1024, .batch_first = true});
-    w.x = lam_keep(lam_rand(LAM_SHAPE(8, 128, 256), d));
-    row("transformer layer fwd+bwd", name, median_ms(d, layer_step, &w), torch_value("transformer_layer_ms"), "");
-    lam_module_free(w.m);
-    lam_release(w.x);
     for (int64_t T = 128; T <= 512; T *= 2) {
         lam_tensor *t[3];
         for (int i = 0; i < 3; ++i) t[i] = lam_keep(lam_requires_grad(lam_randn(LAM_SHAPE(8, 4, T, 64), d), true));
@@ -139,6 +135,11 @@ static void bench_device(lam_device *d) {
         row(what, name, ms, torch_value(key), extra);
         for (int i = 0; i < 3; ++i) lam_release(t[i]);
     }
+    w.m = lam_nn_transformer_encoder_layer(256, 4, (lam_encoder_layer_options){.dim_feedforward = 1024, .batch_first = true});
+    w.x = lam_keep(lam_rand(LAM_SHAPE(8, 128, 256), d));
+    row("transformer layer fwd+bwd", name, median_ms(d, layer_step, &w), torch_value("transformer_layer_ms"), "");
+    lam_module_free(w.m);
+    lam_release(w.x);
     w.m = gpt_new((gpt_config){.vocab_size = 100, .block_size = 64, .n_layer = 4, .n_head = 4, .n_embd = 128});
     w.opt = lam_adamw(w.m, (lam_adam_options){.lr = 1e-3f, .beta2 = 0.95f, .weight_decay = 0.1f});
     w.x = tokens(d);

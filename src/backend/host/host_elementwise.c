@@ -91,9 +91,13 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
     return LAM_OK;
 }
 
+/* Small loops stay out of OpenMP altogether: a parallel region with a false if clause still
+ * costs a team setup (~1 us), which row-by-row broadcasts (fast_rows) paid once per row. */
 #define PAR_LOOP(...)                                                                          \
-    _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)") for (int64_t i = 0; i < n; ++i) {    \
-        __VA_ARGS__;                                                                           \
+    if (n > LAM_HOST_PAR_MIN) {                                                                \
+        _Pragma("omp parallel for") for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; }           \
+    } else {                                                                                   \
+        for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; }                                       \
     }
 
 /* Contiguous f32: unary ops and their gradients, binary ops with a tensor or a scalar.
