@@ -338,6 +338,9 @@ static void test_several_inputs(void **state) {
     assert_null(lam_forward_n(b, LAM_TENSORS(lam_matmul(x, mask), mask)));   /* a failed op upstream */
     assert_non_null(strstr(lam_last_error(), "lam_matmul: inner dimensions differ"));
     lam_clear_error();
+    /* an error inside names the module it came from, through several-input calls too */
+    assert_null(lam_forward_n(b, LAM_TENSORS(x, lam_zeros(LAM_SHAPE(3, 3), dev))));
+    assert_non_null(strstr(lam_last_error(), "attn (MultiheadAttention): attn_mask (3, 3)"));
     assert_null(lam_forward(lam_module_child(b, "attn"), x));   /* needs query, key and value */
     assert_non_null(strstr(lam_last_error(), "MultiheadAttention takes 3 to 5 inputs, got 1"));
     assert_null(lam_module_new_n(&(lam_module_class_n){.base = {.name = "Bad"}, .forward = block_forward}));

@@ -10,9 +10,6 @@
 #include "lamina/ops.h"
 #include "nn/module_impl.h"
 
-/* Forward errors start with the class (until lam_forward names the failing module itself). */
-#define WHO "MultiheadAttention: "
-
 typedef struct {
     int64_t embed_dim, num_heads;
     float dropout;
@@ -63,7 +60,7 @@ static lam_tensor *merged_mask(mha_state *s, lam_tensor *attn_mask, lam_tensor *
         bool fits = (nd == 2 && lam_dim(attn_mask, 0) == L && lam_dim(attn_mask, 1) == S) ||
                     (nd == 3 && lam_dim(attn_mask, 0) == N * H && lam_dim(attn_mask, 1) == L && lam_dim(attn_mask, 2) == S);
         if (!fits)
-            LAM_FAIL_NULL(LAM_ERR_SHAPE, WHO "attn_mask %s should be (L, S) = (%lld, %lld) or (N * num_heads, L, S) = (%lld, %lld, %lld)",
+            LAM_FAIL_NULL(LAM_ERR_SHAPE, "attn_mask %s should be (L, S) = (%lld, %lld) or (N * num_heads, L, S) = (%lld, %lld, %lld)",
                           lam_shape_str(attn_mask, a, sizeof a), (long long)L, (long long)S, (long long)(N * H),
                           (long long)L, (long long)S);
         mask = additive(attn_mask);
@@ -72,7 +69,7 @@ static lam_tensor *merged_mask(mha_state *s, lam_tensor *attn_mask, lam_tensor *
     }
     if (pad) {
         if (lam_ndim(pad) != 2 || lam_dim(pad, 0) != N || lam_dim(pad, 1) != S)
-            LAM_FAIL_NULL(LAM_ERR_SHAPE, WHO "key_padding_mask %s should be (N, S) = (%lld, %lld)", lam_shape_str(pad, a, sizeof a),
+            LAM_FAIL_NULL(LAM_ERR_SHAPE, "key_padding_mask %s should be (N, S) = (%lld, %lld)", lam_shape_str(pad, a, sizeof a),
                           (long long)N, (long long)S);
         lam_tensor *p = lam_reshape(additive(pad), 4, (const int64_t[]){N, 1, 1, S});
         mask = mask ? lam_add(mask, p) : p;
@@ -108,7 +105,7 @@ static bool check_inputs(mha_state *s, lam_tensor *q, lam_tensor *k, lam_tensor 
     int bd = s->batch_first ? 0 : 1;   /* the batch dim of 3-D inputs */
     if (ok && nd == 3) ok = lam_dim(q, bd) == lam_dim(k, bd) && lam_dim(k, bd) == lam_dim(v, bd);
     if (ok) return true;
-    lam_set_error(LAM_ERR_SHAPE, WHO "query %s, key %s, value %s: expected %s with embed_dim=%lld, key and value of one length",
+    lam_set_error(LAM_ERR_SHAPE, "query %s, key %s, value %s: expected %s with embed_dim=%lld, key and value of one length",
                   lam_shape_str(q, a, sizeof a), lam_shape_str(k, b, sizeof b), lam_shape_str(v, c, sizeof c),
                   s->batch_first ? "(N, L, E), (N, S, E), (N, S, E)" : "(L, N, E), (S, N, E), (S, N, E)",
                   (long long)s->embed_dim);

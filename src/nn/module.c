@@ -156,65 +156,6 @@ lam_tensor *lam_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool 
     return add_tensor(m, "lam_add_buffer", name, t, false, persistent);
 }
 
-lam_module *lam_module_new_n(const lam_module_class_n *cls) {
-    if (!cls || !cls->forward || cls->min_inputs < 1 || cls->min_inputs > cls->max_inputs ||
-        cls->max_inputs > LAM_FORWARD_MAX_INPUTS)
-        LAM_FAIL_NULL(LAM_ERR_ARG, "lam_module_new_n: class %s needs a forward and 1 <= min_inputs (%d) <= max_inputs (%d) <= %d",
-                      cls && cls->base.name ? cls->base.name : "(null)", cls ? cls->min_inputs : 0,
-                      cls ? cls->max_inputs : 0, LAM_FORWARD_MAX_INPUTS);
-    lam_module *m = lam_module_new(&cls->base);
-    if (m) m->cls_n = cls;
-    return m;
-}
-
-void lam_module_inputs(const lam_module *m, int *min_inputs, int *max_inputs) {
-    int lo = m ? 1 : 0, hi = lo;
-    if (m && m->cls_n) {
-        lo = m->cls_n->min_inputs;
-        hi = m->cls_n->max_inputs;
-    }
-    if (min_inputs) *min_inputs = lo;
-    if (max_inputs) *max_inputs = hi;
-}
-
-/* A several-input forward: n checked, the required inputs present, the rest NULL-padded. */
-static lam_tensor *forward_n(lam_module *m, const char *op, int n, lam_tensor *const *in) {
-    const lam_module_class_n *c = m->cls_n;
-    if (n < c->min_inputs || n > c->max_inputs)
-        LAM_FAIL_NULL(LAM_ERR_ARG, "%s: %s takes %d to %d inputs, got %d", op, c->base.name, c->min_inputs,
-                      c->max_inputs, n);
-    lam_tensor *all[LAM_FORWARD_MAX_INPUTS] = {NULL};
-    for (int i = 0; i < n; ++i) {
-        if (!in[i] && i < c->min_inputs) {
-            lam_null_arg(op);   /* keeps the error that made it NULL */
-            return NULL;
-        }
-        all[i] = in[i];
-    }
-    return c->forward(m, c->max_inputs, all);
-}
-
-lam_tensor *lam_forward(lam_module *m, lam_tensor *x) {
-    if (!m || !x) {
-        lam_null_arg("lam_forward");
-        return NULL;
-    }
-    if (m->cls_n) return forward_n(m, "lam_forward", 1, &x);
-    if (!m->cls->forward) LAM_FAIL_NULL(LAM_ERR_STATE, "lam_forward: %s has no forward", m->cls->name);
-    return m->cls->forward(m, x);
-}
-
-lam_tensor *lam_forward_n(lam_module *m, int n, lam_tensor *const *inputs) {
-    if (!m) {
-        lam_null_arg("lam_forward_n");
-        return NULL;
-    }
-    if (n < 0 || (n > 0 && !inputs)) LAM_FAIL_NULL(LAM_ERR_ARG, "lam_forward_n: %d inputs at %p", n, (const void *)inputs);
-    if (m->cls_n) return forward_n(m, "lam_forward_n", n, inputs);
-    if (n != 1) LAM_FAIL_NULL(LAM_ERR_ARG, "lam_forward_n: %s takes one input, got %d", m->cls->name, n);
-    return lam_forward(m, inputs[0]);
-}
-
 lam_module *lam_module_retain(lam_module *m) {
     if (m) atomic_fetch_add(&m->refcount, 1);
     return m;

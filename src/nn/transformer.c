@@ -18,7 +18,7 @@ typedef struct {
 static lam_tensor *dropout(lam_module *m, lam_tensor *x) {
     encoder_layer_state *s = lam_self(m);
     if (!x || s->dropout == 0.0f || !lam_is_training(m)) return x;
-    LAM_FAIL_NULL(LAM_ERR_ARG, "TransformerEncoderLayer: dropout %g in training needs lam_dropout (not merged yet)",
+    LAM_FAIL_NULL(LAM_ERR_ARG, "dropout %g in training needs lam_dropout (not merged yet)",
                   (double)s->dropout);
 }
 
