@@ -103,6 +103,12 @@ static void test_generate_and_causality(void **state) {
         int64_t want;
         assert_ok(lam_read(first, &want, sizeof want));
         assert_int_equal(g[3], want);
+        /* a sequence past block_size: the position embedding refuses it, naming itself */
+        lam_tensor *long_ids = lam_to_dtype(lam_zeros(LAM_SHAPE(1, 9), devs[d]), LAM_I64);
+        assert_null(lam_forward(m, long_ids));
+        if (!strstr(lam_last_error(), "wpe (Embedding): lam_embedding: index 8"))
+            fail_msg("%s: \"%s\"", lam_device_name(devs[d]), lam_last_error());
+        lam_clear_error();
         lam_scope_end();
         lam_module_free(m);
     }
