@@ -1,58 +1,41 @@
 /* Batch normalization over NCHW (or (N, C) with HW = 1) f32 tensors (src/ops/batch_norm.c).
  * stats is (3, C): mean, 1/sqrt(var + eps) and, in training, the sum of squared deviations
  * (for the unbiased running variance). Per-channel sums run one work-group per channel in
- * two passes (mean first, then squared deviations from it), then y = (x - mean) invstd w + b. */
-
-#define LAM_BN_WG 256
-
-/* The sum of v over the work-group, returned to every work-item (size a power of two). */
-static float lam_group_sum(__local float *part, float v) {
-    int lid = (int)get_local_id(0);
-    part[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int step = (int)get_local_size(0) / 2; step > 0; step >>= 1) {
-        if (lid < step) part[lid] += part[lid + step];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float s = part[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return s;
-}
+ * two passes (mean first, then squared deviations from it; lam_group_sum of cl/group.h), then
+ * y = (x - mean) invstd w + b. */
 
 /* Element m of channel c in (N, C, HW): image m / HW, position m % HW. */
 static long lam_bn_at(long m, long c, long C, long HW) { return ((m / HW) * C + c) * HW + m % HW; }
 
-/* One work-group per channel: batch statistics (training), or the running ones. */
+/* Kahan summation: one work-item may sum a whole channel (groups of one on CPU devices). */
+typedef struct { float s, c; } lam_bn_acc;
+static void lam_bn_add(lam_bn_acc *a, float v) {
+    float y = v - a->c, t = a->s + y;
+    a->c = (t - a->s) - y;
+    a->s = t;
+}
+
+/* One work-group per channel: batch statistics (training), or the running ones. No return
+ * before a barrier (see cl/reduce.cl): a group past the last channel sums nothing. */
 __kernel void lam_k_bn_stats(__global float *stats, long st_off, __global const float *x, long x_off,
                              __global const float *rmean, long rm_off, __global const float *rvar, long rv_off, long N,
                              long C, long HW, long training, float eps, long n) {
     long c = get_group_id(0);
-    if (c >= n) return;
-    __local float part[LAM_BN_WG];
+    __local float part[LAM_GROUP_MAX];
     int lid = (int)get_local_id(0), size = (int)get_local_size(0);
-    if (!training) {
-        if (lid == 0) {
-            stats[st_off + c] = rmean[rm_off + c];
-            stats[st_off + C + c] = 1.0f / sqrt(rvar[rv_off + c] + eps);
-            stats[st_off + 2 * C + c] = 0.0f;
-        }
-        return;
-    }
-    long M = N * HW;
-    float s = 0.0f;
-    for (long m = lid; m < M; m += size) s += x[x_off + lam_bn_at(m, c, C, HW)];
-    float mean = lam_group_sum(part, s) / (float)M;
-    float q = 0.0f;
+    long M = c < n && training ? N * HW : 0;
+    lam_bn_acc s = {0.0f, 0.0f}, q = {0.0f, 0.0f};
+    for (long m = lid; m < M; m += size) lam_bn_add(&s, x[x_off + lam_bn_at(m, c, C, HW)]);
+    float mean = lam_group_sum(part, s.s) / (float)(M > 0 ? M : 1);
     for (long m = lid; m < M; m += size) {
         float d = x[x_off + lam_bn_at(m, c, C, HW)] - mean;
-        q += d * d;
+        lam_bn_add(&q, d * d);
     }
-    q = lam_group_sum(part, q);
-    if (lid == 0) {
-        stats[st_off + c] = mean;
-        stats[st_off + C + c] = 1.0f / sqrt(q / (float)M + eps);
-        stats[st_off + 2 * C + c] = q;
-    }
+    float sq = lam_group_sum(part, q.s);
+    if (lid != 0 || c >= n) return;
+    stats[st_off + c] = training ? mean : rmean[rm_off + c];
+    stats[st_off + C + c] = 1.0f / sqrt((training ? sq / (float)M : rvar[rv_off + c]) + eps);
+    stats[st_off + 2 * C + c] = training ? sq : 0.0f;
 }
 
 /* PyTorch's update: r = momentum * batch + (1 - momentum) * r, the variance unbiased. */
@@ -80,22 +63,21 @@ __kernel void lam_k_bn_backward_reduce(__global float *sums, long s_off, __globa
                                        __global const float *x, long x_off, __global const float *stats, long st_off,
                                        long N, long C, long HW, long n) {
     long c = get_group_id(0);
-    if (c >= n) return;
-    __local float part[LAM_BN_WG];
+    __local float part[LAM_GROUP_MAX];
     int lid = (int)get_local_id(0), size = (int)get_local_size(0);
-    float mean = stats[st_off + c], invstd = stats[st_off + C + c], sg = 0.0f, sgx = 0.0f;
-    for (long m = lid; m < N * HW; m += size) {
+    long M = c < n ? N * HW : 0;
+    float mean = c < n ? stats[st_off + c] : 0.0f, invstd = c < n ? stats[st_off + C + c] : 0.0f;
+    lam_bn_acc sg = {0.0f, 0.0f}, sgx = {0.0f, 0.0f};
+    for (long m = lid; m < M; m += size) {
         long at = lam_bn_at(m, c, C, HW);
         float gv = g[g_off + at];
-        sg += gv;
-        sgx += gv * (x[x_off + at] - mean) * invstd;
+        lam_bn_add(&sg, gv);
+        lam_bn_add(&sgx, gv * (x[x_off + at] - mean) * invstd);
     }
-    sg = lam_group_sum(part, sg);
-    sgx = lam_group_sum(part, sgx);
-    if (lid == 0) {
-        sums[s_off + c] = sg;
-        sums[s_off + C + c] = sgx;
-    }
+    float tg = lam_group_sum(part, sg.s), tgx = lam_group_sum(part, sgx.s);
+    if (lid != 0 || c >= n) return;
+    sums[s_off + c] = tg;
+    sums[s_off + C + c] = tgx;
 }
 
 /* dx = w invstd (g - sum(g) / M - xhat sum(g xhat) / M) in training, w invstd g in eval. */

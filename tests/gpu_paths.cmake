@@ -8,7 +8,7 @@ file(MAKE_DIRECTORY ${LAMINA_GPU_PATHS_CACHE}/pocl ${LAMINA_GPU_PATHS_CACHE}/lam
 set(LAMINA_GPU_PATHS_ENV
   "LAMINA_CL_TREE=1" "LAMINA_CL_ASYNC=1" "LAMINA_CL_CLBLAST_DEFAULTS=1" "LAMINA_TEST_DEVICES=opencl:0:0")
 
-foreach(name ops autograd modules state_dict optim queue)
+foreach(name ops autograd modules state_dict optim queue transformer cnn_ops cnn_modules)
   add_test(NAME ${name}_gpu_paths COMMAND test_${name})
   set_tests_properties(${name}_gpu_paths PROPERTIES RUN_SERIAL TRUE LABELS gpu_paths TIMEOUT 300
     ENVIRONMENT "${LAMINA_GPU_PATHS_ENV};POCL_CACHE_DIR=${LAMINA_GPU_PATHS_CACHE}/pocl;LAMINA_CACHE_DIR=${LAMINA_GPU_PATHS_CACHE}/lamina")

@@ -21,7 +21,8 @@ static int ndevs;
 static bool perf;
 
 static const h_family *const families[] = {&h_family_elementwise, &h_family_reduce, &h_family_linalg,
-                                           &h_family_views, &h_family_cnn};
+                                           &h_family_views,       &h_family_cnn,    &h_family_index,
+                                           &h_family_norm,        &h_family_attention};
 #define NFAMILIES ((int)(sizeof families / sizeof *families))
 
 static void run(const h_family *f) {
@@ -35,6 +36,9 @@ static void test_reduce(void **state) { (void)state; run(&h_family_reduce); }
 static void test_linalg(void **state) { (void)state; run(&h_family_linalg); }
 static void test_views(void **state) { (void)state; run(&h_family_views); }
 static void test_cnn(void **state) { (void)state; run(&h_family_cnn); }
+static void test_index(void **state) { (void)state; run(&h_family_index); }
+static void test_norm(void **state) { (void)state; run(&h_family_norm); }
+static void test_attention(void **state) { (void)state; run(&h_family_attention); }
 static void test_coverage(void **state) { (void)state; assert_int_equal(h_check_coverage(families, NFAMILIES), 0); }
 
 static int setup(void **state) {
@@ -49,7 +53,8 @@ int main(int argc, char **argv) {
     if (!perf) setenv("LAMINA_DEBUG", "1", 0);   /* guard bytes after every device buffer (not timed) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coverage), cmocka_unit_test(test_elementwise), cmocka_unit_test(test_reduce),
-        cmocka_unit_test(test_linalg),   cmocka_unit_test(test_views),       cmocka_unit_test(test_cnn),
+        cmocka_unit_test(test_linalg),   cmocka_unit_test(test_views),  cmocka_unit_test(test_cnn),
+        cmocka_unit_test(test_index),    cmocka_unit_test(test_norm),   cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -60,6 +60,45 @@ LAM_API lam_tensor *lam_add_buffer(lam_module *m, const char *name, lam_tensor *
  * (the outermost module alone: "Linear: ..."). So a class's forward reports what went wrong
  * without naming itself. A forward that returns NULL without an error gets LAM_ERR_STATE. */
 LAM_API lam_tensor *lam_forward(lam_module *m, lam_tensor *x);
+
+/* --- modules with several inputs ----------------------------------------------------------
+ * PyTorch's forward(self, query, key, value, attn_mask=None). A class whose forward takes
+ * several tensors is a lam_module_class_n: the one-input class as .base (name, state size,
+ * destroy, ...; base.forward unused), its forward, and how many inputs it takes. Make it
+ * with lam_module_new_n, call it with lam_forward_n and a list made by LAM_TENSORS:
+ *
+ *   static lam_tensor *block_forward(lam_module *m, int n, lam_tensor *const *in) {
+ *       block *self = lam_self(m);
+ *       lam_tensor *x = in[0], *mask = in[1];               // NULL when not given
+ *       lam_tensor *h = lam_forward(self->ln_1, x);
+ *       x = lam_add(x, lam_forward_n(self->attn, LAM_TENSORS(h, h, h, mask)));
+ *       return lam_add(x, lam_forward(self->mlp, lam_forward(self->ln_2, x)));
+ *   }
+ *   static const lam_module_class_n BLOCK = {.base = {.name = "Block", .state_size = sizeof(block)},
+ *                                            .forward = block_forward, .min_inputs = 1, .max_inputs = 2};
+ *   lam_module *b = lam_module_new_n(&BLOCK);
+ *   y = lam_forward_n(b, LAM_TENSORS(x, mask));          // PyTorch: y = b(x, mask)
+ *   y = lam_forward(b, x);                                // PyTorch: y = b(x)
+ *
+ * Inputs past min_inputs are optional, like arguments that default to None: leave them off
+ * the end of the list or pass NULL; the forward always gets max_inputs entries, NULL for
+ * those not given. A NULL required input is an error that keeps the root cause (an op that
+ * failed upstream); an optional NULL is taken as "not given", so check a mask you computed
+ * before passing it. lam_forward(m, x) runs a several-input module with x alone (when
+ * min_inputs <= 1): a Sequential chains both kinds. lam_forward_n on a one-input module
+ * takes exactly one tensor. The structs are new ones: lam_module_class is unchanged. */
+#define LAM_FORWARD_MAX_INPUTS 16
+typedef lam_tensor *(*lam_forward_n_fn)(lam_module *m, int n, lam_tensor *const *inputs);
+typedef struct lam_module_class_n {
+    lam_module_class base;       /* name, state_size, destroy, extra_repr, reset_parameters */
+    lam_forward_n_fn forward;    /* gets n = max_inputs entries */
+    int min_inputs, max_inputs;  /* 1 <= min_inputs <= max_inputs <= LAM_FORWARD_MAX_INPUTS */
+} lam_module_class_n;
+
+LAM_API lam_module *lam_module_new_n(const lam_module_class_n *cls);
+LAM_API lam_tensor *lam_forward_n(lam_module *m, int n, lam_tensor *const *inputs);
+/* How many inputs m's forward takes: 1 and 1 for a one-input module. */
+LAM_API void lam_module_inputs(const lam_module *m, int *min_inputs, int *max_inputs);
 LAM_API lam_module *lam_module_retain(lam_module *m);
 LAM_API void lam_module_free(lam_module *m);
 

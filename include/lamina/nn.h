@@ -80,6 +80,54 @@ LAM_API lam_module *lam_nn_batch_norm2d_ex(int64_t num_features, float eps, floa
 /* Dropout(p): zeroes elements with probability p while training, identity in eval. */
 LAM_API lam_module *lam_nn_dropout(float p);
 
+/* --- Transformers ------------------------------------------------------------------------
+ * PyTorch's modules with PyTorch's parameter names, layouts and initializations, so their
+ * state_dicts load into the PyTorch twins (and back).
+ *
+ *   lam_module *attn = lam_nn_multihead_attention(256, 4, (lam_mha_options){.batch_first = true});
+ *   lam_tensor *y = lam_forward_n(attn, LAM_TENSORS(x, x, x, lam_causal_mask(T, T, dev)));
+ *   lam_module *layer = lam_nn_transformer_encoder_layer(256, 4, (lam_encoder_layer_options){
+ *       .dim_feedforward = 1024, .batch_first = true, .norm_first = true});
+ *   y = lam_forward(layer, x);                           // or lam_forward_n(layer, LAM_TENSORS(x, mask))
+ */
+
+/* nn.Embedding: "weight" (num_embeddings, embedding_dim) ~ N(0, 1); forward takes i32/i64
+ * ids of any shape and gives ids.shape + (embedding_dim,). An id out of range is an error. */
+LAM_API lam_module *lam_nn_embedding(int64_t num_embeddings, int64_t embedding_dim);
+/* nn.LayerNorm over the last dims, normalized_shape given with LAM_SHAPE:
+ *   lam_nn_layer_norm(LAM_SHAPE(256), 1e-5f, true)
+ * elementwise_affine adds "weight" (ones) and "bias" (zeros) of that shape. */
+LAM_API lam_module *lam_nn_layer_norm(int ndim, const int64_t *normalized_shape, float eps, bool elementwise_affine);
+
+typedef struct {
+    float dropout;      /* on the attention weights, in training (PyTorch's default 0) */
+    bool no_bias;       /* PyTorch's bias=False: no in_proj_bias, out_proj without bias */
+    bool batch_first;   /* inputs (N, L, E); else PyTorch's default (L, N, E) */
+} lam_mha_options;
+/* nn.MultiheadAttention(embed_dim, num_heads) with kdim = vdim = embed_dim: parameters
+ * "in_proj_weight" (3E, E) (xavier-uniform), "in_proj_bias" (3E) (zeros) and the Linear
+ * "out_proj" (bias zeros). embed_dim must be divisible by num_heads. lam_forward_n takes
+ * (query, key, value[, attn_mask[, key_padding_mask]]): query (N, L, E) (or (L, N, E), or
+ * unbatched (L, E)), key and value (N, S, E); attn_mask (L, S) or (N * num_heads, L, S) and
+ * key_padding_mask (N, S) in PyTorch's convention: integer masks block where nonzero
+ * (PyTorch's True), floating ones are added to the scores. Returns the attention output
+ * only (PyTorch's attn_output with need_weights=False). */
+LAM_API lam_module *lam_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, lam_mha_options opt);
+
+typedef enum { LAM_ACTIVATION_RELU, LAM_ACTIVATION_GELU } lam_activation;
+typedef struct {
+    int64_t dim_feedforward;     /* 0 means 2048 (PyTorch's default) */
+    float dropout;               /* 0 is none; PyTorch's default is 0.1: write it to match */
+    lam_activation activation;   /* relu (PyTorch's default) or gelu */
+    float layer_norm_eps;        /* 0 means 1e-5 */
+    bool batch_first;            /* (N, T, E); else (T, N, E) */
+    bool norm_first;             /* pre-norm: x + sa(norm1(x)); else norm1(x + sa(x)) */
+} lam_encoder_layer_options;
+/* nn.TransformerEncoderLayer(d_model, nhead): children "self_attn" (MultiheadAttention),
+ * "linear1", "linear2", "norm1", "norm2". Inputs (src[, src_mask[, src_key_padding_mask]]),
+ * the masks as MultiheadAttention's; lam_forward(layer, src) works too (in a Sequential). */
+LAM_API lam_module *lam_nn_transformer_encoder_layer(int64_t d_model, int64_t nhead, lam_encoder_layer_options opt);
+
 /* Initializers, in place, from lam_manual_seed's generator (PyTorch's nn.init). */
 LAM_API lam_status lam_init_uniform_(lam_tensor *t, float lo, float hi);
 LAM_API lam_status lam_init_normal_(lam_tensor *t, float mean, float std);

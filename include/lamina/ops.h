@@ -66,6 +66,23 @@ LAM_API lam_tensor *lam_where(lam_tensor *cond, lam_tensor *a, lam_tensor *b);
 /* x with value wherever mask != 0 (PyTorch's masked_fill). */
 LAM_API lam_tensor *lam_masked_fill(lam_tensor *x, lam_tensor *mask, float value);
 
+/* --- joining and indexing --------------------------------------------------------------- */
+/* torch.cat: n tensors, equal sizes except in dim, joined along dim. torch.stack: n
+ * tensors of one shape joined along a new dim. Use LAM_TENSORS for the list:
+ *   lam_tensor *qkv = lam_cat(LAM_TENSORS(q, k, v), -1);                                     */
+LAM_API lam_tensor *lam_cat(int n, lam_tensor *const *xs, int dim);
+LAM_API lam_tensor *lam_stack(int n, lam_tensor *const *xs, int dim);
+/* torch.index_select: the slices of x along dim picked by a 1-D i32/i64 index (0-D drops
+ * dim). An index outside [0, size of dim) is an error. The gradient sums the rows picked
+ * more than once, deterministically. */
+LAM_API lam_tensor *lam_index_select(lam_tensor *x, int dim, lam_tensor *index);
+/* F.embedding: weight (num, dim) rows picked by ids of any shape -> ids.shape + (dim,). */
+LAM_API lam_tensor *lam_embedding(lam_tensor *ids, lam_tensor *weight);
+/* torch.tril / torch.triu over the last two dims: zeros above (below) the diagonal-th
+ * diagonal (0 the main one, > 0 above it). */
+LAM_API lam_tensor *lam_tril(lam_tensor *x, int64_t diagonal);
+LAM_API lam_tensor *lam_triu(lam_tensor *x, int64_t diagonal);
+
 /* --- reductions: over everything (a 0-dim result) or one dimension --------------------- */
 LAM_API lam_tensor *lam_sum(lam_tensor *x);
 LAM_API lam_tensor *lam_mean(lam_tensor *x);
@@ -77,6 +94,10 @@ LAM_API lam_tensor *lam_max_dim(lam_tensor *x, int dim, bool keepdim);
 LAM_API lam_tensor *lam_min_dim(lam_tensor *x, int dim, bool keepdim);
 LAM_API lam_tensor *lam_argmax(lam_tensor *x, int dim, bool keepdim);   /* i64 indices */
 LAM_API lam_tensor *lam_argmin(lam_tensor *x, int dim, bool keepdim);   /* i64 indices */
+/* Variance and standard deviation over dim: unbiased divides by n - 1 (torch.var's default),
+ * else by n. */
+LAM_API lam_tensor *lam_var(lam_tensor *x, int dim, bool unbiased, bool keepdim);
+LAM_API lam_tensor *lam_std(lam_tensor *x, int dim, bool unbiased, bool keepdim);
 /* Sums x down to shape (the inverse of broadcasting: reduces added and size-1 dims). */
 LAM_API lam_tensor *lam_sum_to_shape(lam_tensor *x, int ndim, const int64_t *shape);
 
@@ -137,9 +158,44 @@ LAM_API lam_tensor *lam_dropout(lam_tensor *x, float p, bool training);
  * dtype. */
 LAM_API lam_tensor *lam_pad(lam_tensor *x, int npad, const int64_t *pad, float value);
 
+/* --- normalization and attention -------------------------------------------------------- */
+/* F.layer_norm: normalizes over the last dims given by normalized_shape (mean 0, variance
+ * 1, biased, eps added to it), then * weight + bias (each NULL or of normalized_shape):
+ *   lam_tensor *y = lam_layer_norm(x, LAM_SHAPE(256), w, b, 1e-5f);                         */
+LAM_API lam_tensor *lam_layer_norm(lam_tensor *x, int ndim, const int64_t *normalized_shape, lam_tensor *weight,
+                                   lam_tensor *bias, float eps);
+/* F.scaled_dot_product_attention: softmax(q k^T / sqrt(E) + mask) v for q (..., L, E),
+ * k (..., S, E), v (..., S, Ev) -> (..., L, Ev), batch dims broadcasting, at most 4 dims in
+ * all. mask (NULL for none) broadcasts to (..., L, S): a floating mask is added to the
+ * scores (-INFINITY blocks), an integer (i32/i64) mask is PyTorch's boolean one: nonzero
+ * takes part. causal blocks key j > query i (with a mask, both apply). dropout_p drops
+ * attention weights (scaled by 1 / (1 - p)) from lam_manual_seed's generator. A query
+ * row with every key blocked gives NaN, as PyTorch's reference maths. One fused
+ * scale + mask + softmax kernel between two batched GEMMs; backward keeps the (..., L, S)
+ * weights. A floating mask that requires grad gets one (a learned attention bias). */
+LAM_API lam_tensor *lam_scaled_dot_product_attention(lam_tensor *q, lam_tensor *k, lam_tensor *v, lam_tensor *mask,
+                                                     bool causal, float dropout_p);
+/* (L, S) f32: 0 where key j <= query i, -INFINITY above: the additive causal mask
+ * (nn.Transformer.generate_square_subsequent_mask for L == S). */
+LAM_API lam_tensor *lam_causal_mask(int64_t queries, int64_t keys, lam_device *dev);
+
 /* --- losses (means over the batch, as PyTorch's defaults) ------------------------------ */
-/* logits (N, C) f32, labels (N,) i32 or i64 class indices in [0, C). */
+/* logits (N, C), labels (N,) i32 or i64 class indices in [0, C): F.cross_entropy with its
+ * defaults (lam_cross_entropy_with(logits, labels, NULL)). */
 LAM_API lam_tensor *lam_cross_entropy(lam_tensor *logits, lam_tensor *labels);
+
+typedef enum { LAM_REDUCTION_MEAN, LAM_REDUCTION_SUM, LAM_REDUCTION_NONE } lam_reduction;
+typedef struct {
+    int64_t ignore_index;     /* labels equal to it count for nothing (PyTorch's default: -100) */
+    lam_reduction reduction;  /* mean over the labels that count, their sum, or per label */
+    float label_smoothing;    /* in [0, 1]: the target mixes in uniform by this much */
+} lam_cross_entropy_options;
+/* PyTorch's defaults; start from them: o = LAM_CROSS_ENTROPY_DEFAULTS; o.ignore_index = 0; */
+#define LAM_CROSS_ENTROPY_DEFAULTS ((lam_cross_entropy_options){.ignore_index = -100, .reduction = LAM_REDUCTION_MEAN})
+/* F.cross_entropy: logits (N, C) with labels (N,), or (N, C, d1, ...) with (N, d1, ...) (a
+ * sequence model's (B, V, T) against (B, T)), or (C,) with a 0-D label. opt NULL: the
+ * defaults. A mean over no counted label is NaN, as PyTorch's. */
+LAM_API lam_tensor *lam_cross_entropy_with(lam_tensor *logits, lam_tensor *labels, const lam_cross_entropy_options *opt);
 LAM_API lam_tensor *lam_mse_loss(lam_tensor *input, lam_tensor *target);
 
 #ifdef __cplusplus

@@ -42,12 +42,20 @@ LAM_API bool lam_dtype_is_float(lam_dtype dt);      /* f32 and f16 */
 #define LAM_SHAPE(...) \
     (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
+/* LAM_TENSORS(a, b, c) expands to "int n, lam_tensor *const *tensors" arguments, for the
+ * calls that take a list (lam_cat, lam_stack, lam_forward_n). */
+#define LAM_TENSORS(...) \
+    (int)(sizeof((lam_tensor *[]){__VA_ARGS__}) / sizeof(lam_tensor *)), (lam_tensor *const[]){__VA_ARGS__}
+
 /* --- creation ------------------------------------------------------------------------ */
 LAM_API lam_tensor *lam_empty(lam_dtype dt, int ndim, const int64_t *shape, lam_device *dev);
 LAM_API lam_tensor *lam_zeros(int ndim, const int64_t *shape, lam_device *dev);
 LAM_API lam_tensor *lam_ones(int ndim, const int64_t *shape, lam_device *dev);
 LAM_API lam_tensor *lam_full(float value, int ndim, const int64_t *shape, lam_device *dev);
 LAM_API lam_tensor *lam_scalar(float value, lam_device *dev);   /* a 0-dim tensor */
+/* start, start + step, ... up to end (excluded), as torch.arange: f32, or i32/i64 for
+ * positions and token ids (values start + i * step, truncated toward zero). */
+LAM_API lam_tensor *lam_arange(double start, double end, double step, lam_dtype dt, lam_device *dev);
 /* Copies numel * lam_dtype_size(dt) bytes of row-major data from host memory. */
 LAM_API lam_tensor *lam_from_data(const void *data, lam_dtype dt, int ndim, const int64_t *shape,
                                   lam_device *dev);

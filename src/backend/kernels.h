@@ -5,11 +5,12 @@
  * X(NAME, name, file, views, ints, floats, group): the OpenCL kernel lam_k_<name> in
  * cl/<file> takes, in order, (buffer, offset) for each view, the ints as long, the floats,
  * then the work count as a long, and checks its own bounds; group > 0 runs one work-group of
- * that size, or the device's largest if smaller, per unit of work (the kernel reads
- * get_group_id and get_local_size) instead of one work-item. The host runs
- * lam_host_k_<name>(args) (src/backend/host/). Views are contiguous; the program is built for
- * the dtype of view 0. A view with a NULL buffer is the device's error record (a few longs a
- * kernel raises and the next blocking read reports; the host has none). */
+ * that size per unit of work (the kernel reads get_group_id and get_local_size) on GPUs and
+ * accelerators, or the device's largest if smaller, and a group of one work-item per unit on
+ * CPU devices, instead of one work-item per unit. The host runs lam_host_k_<name>(args)
+ * (src/backend/host/). Views are contiguous; the program is built for the dtype of view 0. A
+ * view with a NULL buffer is the device's error record (a few longs a kernel raises and the
+ * next blocking read reports; the host has none). */
 #ifndef LAM_BACKEND_KERNELS_H
 #define LAM_BACKEND_KERNELS_H
 
@@ -20,7 +21,8 @@
     X(SGD, sgd, "optim.cl", 3, 2, 4, 0)       /* p, g, buf; nesterov, first; lr, mom, damp, wd */ \
     X(ADAM, adam, "optim.cl", 4, 1, 7, 0)     /* p, g, m, v; decoupled; lr, b1, b2, eps, wd, bias1, bias2 */ \
     X(CHECK_INDEX, check_index, "check.cl", 2, 3, 0, 0) /* idx, record; lo, hi, op id (backend/check.h) */ \
-    LAM_CNN_KERNELS(X)
+    LAM_CNN_KERNELS(X)                                                                     \
+    LAM_TRANSFORMER_KERNELS(X)
 
 /* Convolutional networks (src/ops/conv.c, pool.c, batch_norm.c, dropout.c). "window" is the
  * 12 ints of lam_window (cl/window.h) in its field order; conv adds channels and images. */
@@ -39,6 +41,16 @@
     X(BN_BACKWARD_DATA, bn_backward_data, "batch_norm.cl", 6, 5, 0, 0)  /* dx, g, x, stats, w, sums; C, HW, affine, training, count */ \
     X(BN_COUNT, bn_count, "batch_norm.cl", 1, 1, 0, 0)        /* num_batches_tracked (i64); delta */ \
     X(DROPOUT, dropout, "dropout.cl", 2, 2, 2, 0)             /* y, x; seed, counter; p, scale */
+
+/* Transformers (src/ops/index.c, layer_norm.c, attention.c). */
+#define LAM_TRANSFORMER_KERNELS(X)                                                         \
+    X(INDEX_SELECT, index_select, "index.cl", 3, 3, 0, 0)   /* out, x, idx; len, inner, n */         \
+    X(INDEX_ADD, index_add, "index.cl", 3, 3, 0, 0)         /* gx, g, idx; len, inner, n */          \
+    X(LAYER_NORM, layer_norm, "layer_norm.cl", 6, 3, 1, 256)   /* y, mean, rstd, x, w, b; D, has_w, has_b; eps */ \
+    X(LAYER_NORM_DX, layer_norm_dx, "layer_norm.cl", 6, 2, 0, 256)   /* dx, g, x, w, mean, rstd; D, has_w */ \
+    X(LAYER_NORM_DWB, layer_norm_dwb, "layer_norm.cl", 6, 4, 0, 0)   /* dw, db, g, x, mean, rstd; rows, D, has_w, has_b */ \
+    X(ATTN_SOFTMAX, attn_softmax, "attention.cl", 3, 9, 1, 256)  /* p, s, mask; H, L, S, mB, mH, mL, mS, has_mask, causal; scale */ \
+    X(ATTN_SOFTMAX_BWD, attn_softmax_bwd, "attention.cl", 3, 1, 1, 256)  /* ds, p, dp; S; scale */
 
 #define LAM_KERNEL_ENUM(NAME, name, file, nv, ni, nf, group) LAM_K_##NAME,
 typedef enum { LAM_KERNELS(LAM_KERNEL_ENUM) LAM_KERNEL_COUNT } lam_kernel_id;

@@ -44,6 +44,7 @@ typedef struct lam_lazy_ops {
 struct lam_module {
     atomic_int refcount;            /* atomic: threads may share a model */
     const lam_module_class *cls;   /* may change once: a lazy layer becomes its eager class */
+    const lam_module_class_n *cls_n;   /* a module with several inputs: cls is &cls_n->base */
     void *state;
     bool training;
     bool lazy_pending;             /* a lazy layer whose parameters do not exist yet */

@@ -56,7 +56,22 @@ static bool prepare(lam_tensor *x, int nb, const int64_t *batch, gemm_operand *o
     return op->t != NULL;
 }
 
+static lam_tensor *matmul_forward(lam_tensor *a, lam_tensor *b);
+
+/* A contiguous (..., m, k) times a matrix (k, n) is one GEMM of (... * m) rows: no batch. */
+static lam_tensor *matmul_rows(lam_tensor *a, lam_tensor *b) {
+    int64_t k = a->shape[a->ndim - 1], shape[LAM_MAX_DIMS], flat[2] = {lam_numel(a) / (k ? k : 1), k}, strides[2] = {k, 1};
+    lam_tensor *c = matmul_forward(lam_tensor_view(a, 2, flat, strides, a->offset), b);
+    if (!c) return NULL;
+    for (int i = 0; i < a->ndim; ++i) shape[i] = a->shape[i];
+    shape[a->ndim - 1] = b->shape[1];
+    int64_t stride[LAM_MAX_DIMS];
+    lam_contiguous_strides(a->ndim, shape, stride);
+    return lam_tensor_view(c, a->ndim, shape, stride, c->offset);
+}
+
 static lam_tensor *matmul_forward(lam_tensor *a, lam_tensor *b) {
+    if (b->ndim == 2 && a->ndim > 2 && lam_is_contiguous(a) && a->shape[a->ndim - 1] > 0) return matmul_rows(a, b);
     int64_t batch[LAM_MAX_DIMS];   /* batch dims broadcast like elementwise ops */
     int nb = lam_broadcast_shapes("lam_matmul", a->ndim - 2, a->shape, b->ndim - 2, b->shape, batch);
     if (nb < 0) return NULL;
@@ -96,10 +111,15 @@ static lam_status matmul_backward(lam_node *n, lam_tensor *g, lam_tensor **gin) 
     if (lam_input_needs_grad(n, 0) &&
         !(gin[0] = lam_sum_to_shape(product_like(g, lam_transpose(b, -1, -2), stored_transposed(a)), a->ndim, a->shape)))
         return lam_last_status();
-    if (lam_input_needs_grad(n, 1) &&
-        !(gin[1] = lam_sum_to_shape(product_like(lam_transpose(a, -1, -2), g, stored_transposed(b)), b->ndim, b->shape)))
-        return lam_last_status();
-    return LAM_OK;
+    if (!lam_input_needs_grad(n, 1)) return LAM_OK;
+    if (b->ndim == 2 && a->ndim > 2) {   /* a matrix applied to a batch: one GEMM over all rows */
+        int64_t k = a->shape[a->ndim - 1], cols = b->shape[1];
+        lam_tensor *a2 = lam_reshape(a, 2, (const int64_t[]){-1, k}), *g2 = lam_reshape(g, 2, (const int64_t[]){-1, cols});
+        gin[1] = a2 && g2 ? product_like(lam_transpose(a2, 0, 1), g2, stored_transposed(b)) : NULL;
+    } else {
+        gin[1] = lam_sum_to_shape(product_like(lam_transpose(a, -1, -2), g, stored_transposed(b)), b->ndim, b->shape);
+    }
+    return gin[1] ? LAM_OK : lam_last_status();
 }
 
 lam_tensor *lam_matmul(lam_tensor *a, lam_tensor *b) {

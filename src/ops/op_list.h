@@ -3,7 +3,8 @@
  * list and of the op table has a case; a new op family adds its rows here.
  *   kinds: REDUCE, ROWS (softmax family), GEMM, SELECT, LOSS (composed of other ops),
  *          VIEW (a new handle on the same storage), COPY, WINDOW (sliding windows over
- *          NCHW planes), NORM (per-channel statistics), RANDOM (Philox draws)
+ *          NCHW planes), NORM (per-channel or per-row statistics), RANDOM (Philox draws),
+ *          INDEX, CREATE (no tensor input), STATS (composed of reductions), ATTENTION
  *   entries: the lam_backend_ops entry the op runs on (none for views and composites;
  *            kernel: the direct kernels of src/backend/kernels.h) */
 #ifndef LAM_OPS_OP_LIST_H
@@ -27,6 +28,7 @@
     X(where, SELECT, 3, elementwise)                                                       \
     X(masked_fill, SELECT, 2, elementwise)                                                 \
     X(cross_entropy, LOSS, 2, none)                                                        \
+    X(cross_entropy_with, LOSS, 2, none)                                                   \
     X(mse_loss, LOSS, 2, none)                                                             \
     X(reshape, VIEW, 1, none)                                                              \
     X(transpose, VIEW, 1, none)                                                            \
@@ -41,7 +43,8 @@
     X(clone, COPY, 1, copy)                                                                \
     X(to, COPY, 1, copy)                                                                   \
     X(to_dtype, COPY, 1, copy)                                                             \
-    LAM_CNN_OPS(X)
+    LAM_CNN_OPS(X)                                                                         \
+    LAM_TRANSFORMER_OPS(X)
 
 /* Convolutional networks (src/ops/conv.c, pool.c, batch_norm.c, dropout.c, pad.c). */
 #define LAM_CNN_OPS(X)                                                                     \
@@ -52,5 +55,20 @@
     X(batch_norm, NORM, 5, kernel)                                                         \
     X(dropout, RANDOM, 1, kernel)                                                          \
     X(pad, COPY, 1, copy)
+
+/* Transformers (src/ops/join.c, index.c, ranges.c, moments.c, layer_norm.c, attention.c). */
+#define LAM_TRANSFORMER_OPS(X)                                                             \
+    X(cat, COPY, -1, copy)                                                                 \
+    X(stack, COPY, -1, copy)                                                               \
+    X(index_select, INDEX, 2, kernel)                                                      \
+    X(embedding, INDEX, 2, kernel)                                                         \
+    X(arange, CREATE, 0, write)                                                            \
+    X(tril, SELECT, 1, elementwise)                                                        \
+    X(triu, SELECT, 1, elementwise)                                                        \
+    X(causal_mask, CREATE, 0, elementwise)                                                 \
+    X(var, STATS, 1, none)                                                                 \
+    X(std, STATS, 1, none)                                                                 \
+    X(layer_norm, NORM, 3, kernel)                                                         \
+    X(scaled_dot_product_attention, ATTENTION, 4, kernel)
 
 #endif

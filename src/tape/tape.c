@@ -59,6 +59,7 @@ static const lam_history_hooks hooks = {.forget = forget, .mark = lam_tape_lengt
 lam_status lam_record(lam_tensor *out, const char *op, lam_backward_fn bw, int n, lam_tensor *const *in,
                       lam_node **node) {
     *node = NULL;
+    if (n > LAM_NODE_MAX_IN) return lam_set_error(LAM_ERR_ARG, "%s: %d inputs (a node holds %d)", op, n, LAM_NODE_MAX_IN);
     if (!grad_enabled) return LAM_OK;
     bool any = false;
     for (int i = 0; i < n; ++i) any |= in[i]->requires_grad;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include "lamina/tensor.h"
 
-#define LAM_NODE_MAX_IN 3
+#define LAM_NODE_MAX_IN 8   /* lam_cat of more inputs joins them in groups of 8 */
 #define LAM_NODE_MAX_ARGS 10
 
 typedef struct lam_node lam_node;

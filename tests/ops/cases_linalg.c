@@ -30,6 +30,35 @@ static bool ref_cross_entropy(const h_case *c, double *const *x, int *nd, int64_
     return true;
 }
 
+/* cross_entropy_with: logits (N, C, d...) and labels (N, d...); ignore_index i[0], reduction
+ * i[1] (mean, sum, none), label smoothing f[0]. */
+static bool ref_cross_entropy_with(const h_case *c, double *const *x, int *nd, int64_t *shape, double **out) {
+    const h_input *a = &c->in[0];
+    int64_t N = a->shape[0], C = a->shape[1], inner = h_numel(a->ndim - 2, a->shape + 2), rows = N * inner;
+    double *terms = malloc((size_t)rows * sizeof *terms), total = 0, counted = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+        int64_t n = r / inner, i = r % inner, label = (int64_t)x[1][r];
+        double mx = -INFINITY, z = 0, mean = 0;
+        for (int64_t k = 0; k < C; ++k) mx = fmax(mx, x[0][(n * C + k) * inner + i]);
+        for (int64_t k = 0; k < C; ++k) z += exp(x[0][(n * C + k) * inner + i] - mx);
+        for (int64_t k = 0; k < C; ++k) mean += (mx + log(z) - x[0][(n * C + k) * inner + i]) / (double)C;
+        double nll = label == c->i[0] ? 0 : mx + log(z) - x[0][(n * C + label) * inner + i];
+        terms[r] = label == c->i[0] ? 0 : (1 - c->f[0]) * nll + c->f[0] * mean;
+        total += terms[r];
+        counted += label != c->i[0];
+    }
+    *nd = c->i[1] == 2 ? a->ndim - 1 : 0;
+    for (int k = 0; k < *nd; ++k) shape[k] = k == 0 ? N : a->shape[k + 1];
+    if (c->i[1] == 2) {
+        *out = terms;
+        return true;
+    }
+    free(terms);
+    *out = malloc(sizeof **out);
+    **out = c->i[1] == 1 ? total : total / counted;
+    return true;
+}
+
 static bool ref_mse(const h_case *c, double *const *x, int *nd, int64_t *shape, double **out) {
     int64_t n = h_numel(c->in[0].ndim, c->in[0].shape);
     double s = 0;
@@ -72,6 +101,10 @@ static lam_tensor *b_shared(const h_case *c, lam_tensor *const *in) {   /* one w
     return lam_matmul(in[0], lam_matmul(in[0], in[1]));
 }
 static lam_tensor *b_ce(const h_case *c, lam_tensor *const *in) { (void)c; return lam_cross_entropy(in[0], in[1]); }
+static lam_tensor *b_ce_with(const h_case *c, lam_tensor *const *in) {
+    lam_cross_entropy_options o = {.ignore_index = c->i[0], .reduction = (lam_reduction)c->i[1], .label_smoothing = c->f[0]};
+    return lam_cross_entropy_with(in[0], in[1], &o);
+}
 static lam_tensor *b_mse(const h_case *c, lam_tensor *const *in) { (void)c; return lam_mse_loss(in[0], in[1]); }
 static lam_tensor *b_where(const h_case *c, lam_tensor *const *in) { (void)c; return lam_where(in[0], in[1], in[2]); }
 static lam_tensor *b_fill(const h_case *c, lam_tensor *const *in) { return lam_masked_fill(in[0], in[1], c->f[0]); }
@@ -100,6 +133,14 @@ static const h_case cases[] = {
      ref_cross_entropy, .tol_f16 = F16, .grad = true},
     {"lam_cross_entropy", "i32 labels, transposed logits", 2, {H_IN(2, (8, 10), H_TRANSPOSED, -4, 4), LABELS(8, 10, LAM_I32)},
      b_ce, ref_cross_entropy, .tol_f16 = F16},
+    {"lam_cross_entropy_with", "(N, C, d1, d2), ignore_index 2, mean", 2,
+     {H_IN(4, (2, 5, 3, 4), H_CONTIG, -4, 4), {.ndim = 3, .shape = {2, 3, 4}, .lo = 0, .hi = 5, .dtype = LAM_I64}},
+     b_ce_with, ref_cross_entropy_with, .i = {2, LAM_REDUCTION_MEAN}, .tol = 1e-5, .tol_f16 = F16, .grad = true},
+    {"lam_cross_entropy_with", "label smoothing 0.1, sum, transposed", 2, {H_IN(2, (7, 6), H_TRANSPOSED, -4, 4), LABELS(7, 6, LAM_I32)},
+     b_ce_with, ref_cross_entropy_with, .i = {-100, LAM_REDUCTION_SUM}, .f = {0.1f}, .tol = 1e-5, .tol_f16 = F16, .grad = true},
+    {"lam_cross_entropy_with", "(N, C, d), ignore_index 0, none", 2,
+     {H_IN(3, (3, 4, 5), H_SLICED, -4, 4), {.ndim = 2, .shape = {3, 5}, .lo = 0, .hi = 4, .dtype = LAM_I64}},
+     b_ce_with, ref_cross_entropy_with, .i = {0, LAM_REDUCTION_NONE}, .tol = 1e-5, .grad = true},
     {"lam_mse_loss", "sliced target", 2, {H_IN(2, (6, 7), H_CONTIG, -3, 3), H_IN(2, (6, 7), H_SLICED, -3, 3)}, b_mse, ref_mse,
      .tol_f16 = F16, .grad = true},
     {"lam_mse_loss", "vectors", 2, {H_IN(1, (50), H_CONTIG, -3, 3), H_IN(1, (50), H_CONTIG, -3, 3)}, b_mse, ref_mse,

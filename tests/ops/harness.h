@@ -71,7 +71,8 @@ typedef struct {
     const h_case *cases;
     int count;
 } h_family;
-extern const h_family h_family_elementwise, h_family_reduce, h_family_linalg, h_family_views, h_family_cnn;
+extern const h_family h_family_elementwise, h_family_reduce, h_family_linalg, h_family_views, h_family_cnn,
+    h_family_index, h_family_norm, h_family_attention;
 
 /* Runs every case of a family on every device (and dtype); prints each failure; returns the
  * number of failures. With perf, also prints a timing line per case and device. */

@@ -58,6 +58,25 @@ static void reduce_one_parallel(lam_reduce_op op, const lam_view *dst, float *ou
     store(op, dst, out, 0, p, len);
 }
 
+/* Sums over len of (outer, len, inner) with inner > 1: each task adds whole rows of a block
+ * of inner into accumulators (contiguous reads; the same order of additions per output as
+ * reduce_range, so the same doubles). */
+static void sum_inner_blocks(lam_reduce_op op, float *out, const float *x, int64_t outer, int64_t len, int64_t inner) {
+    enum { BLOCK = 256 };
+    const int64_t blocks = (inner + BLOCK - 1) / BLOCK;
+#pragma omp parallel for if (outer * len * inner > LAM_HOST_PAR_MIN)
+    for (int64_t t = 0; t < outer * blocks; ++t) {
+        int64_t o = t / blocks, i0 = t % blocks * BLOCK, i1 = i0 + BLOCK < inner ? i0 + BLOCK : inner;
+        double acc[BLOCK] = {0};
+        for (int64_t l = 0; l < len; ++l) {
+            const float *row = x + (o * len + l) * inner;
+            for (int64_t i = i0; i < i1; ++i) acc[i - i0] += row[i];
+        }
+        for (int64_t i = i0; i < i1; ++i)
+            out[o * inner + i] = (float)(op == LAM_REDUCE_MEAN ? acc[i - i0] / (double)len : acc[i - i0]);
+    }
+}
+
 lam_status lam_host_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, const lam_view *src,
                            int64_t outer, int64_t len, int64_t inner) {
     (void)d;
@@ -71,6 +90,8 @@ lam_status lam_host_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst,
     }
     if (outputs == 1 && len > LAM_HOST_PAR_MIN) {
         reduce_one_parallel(op, dst, out, x, len);
+    } else if (is_sum(op) && inner > 1) {
+        sum_inner_blocks(op, out, x, outer, len, inner);
     } else {
 #pragma omp parallel for if (outputs * len > LAM_HOST_PAR_MIN)
         for (int64_t j = 0; j < outputs; ++j) {

@@ -30,8 +30,9 @@ lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_a
     args[n++] = (lam_cl_arg)LAM_ARG_I64(a->work);
     char name[80];
     snprintf(name, sizeof name, "lam_k_%s", k->name);
-    /* one work-group per unit of work, of the table's size or the device's largest if smaller */
-    size_t local = k->group > 0 ? (size_t)k->group : 0;
+    /* group kernels loop over their unit with get_local_size(0) items: one on CPU devices, else
+     * the table's size or the device's largest if smaller */
+    size_t local = k->group > 0 ? (lam_cl(d)->tree ? (size_t)k->group : 1) : 0;
     if (local > lam_cl(d)->max_wg) local = lam_cl(d)->max_wg;
     size_t global = (size_t)a->work * (local ? local : 1);
     int dtype = k->views > 0 ? (int)a->v[0].dtype : LAM_F32;
