@@ -29,6 +29,7 @@
  *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
  *   lamina/optim.h    SGD, Adam, AdamW; parameter groups, schedules, clipping, checkpoints
  *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches, flat or image-shaped
+ *   lamina/dist.h     data parallel training over processes and machines (Open MPI)
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -42,5 +43,6 @@
 #include "lamina/nn.h"
 #include "lamina/optim.h"
 #include "lamina/data.h"
+#include "lamina/dist.h"
 
 #endif

@@ -1,3 +1,13 @@
 # Scale-out tests: the gradient-ready hook, data parallel over devices and over MPI ranks.
 # Included from tests/CMakeLists.txt.
 lamina_add_test(grad_hook test_grad_hook.c)
+# Data parallel over MPI ranks: 2 ranks (when lamina has MPI), and a world of one.
+lamina_add_test(dist test_dist.c)
+target_compile_definitions(test_dist PRIVATE LAMINA_TEST_WORK="${CMAKE_CURRENT_BINARY_DIR}/dist-work")
+set_tests_properties(dist PROPERTIES TIMEOUT 300)
+if(LAMINA_MPI)
+  add_test(NAME dist_2ranks COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/mpirun.sh 2 ${LAMINA_TEST_CACHE}/ranks
+                                    $<TARGET_FILE:test_dist>)
+  set_tests_properties(dist_2ranks PROPERTIES RUN_SERIAL TRUE TIMEOUT 300
+                       ENVIRONMENT "POCL_SEED_CACHE=${LAMINA_TEST_CACHE}/pocl")
+endif()
