@@ -4,10 +4,10 @@ lamina_add_test(grad_hook test_grad_hook.c)
 # Data parallel over MPI ranks: 2 ranks (when lamina has MPI), and a world of one.
 lamina_add_test(dist test_dist.c)
 target_compile_definitions(test_dist PRIVATE LAMINA_TEST_WORK="${CMAKE_CURRENT_BINARY_DIR}/dist-work")
-set_tests_properties(dist PROPERTIES TIMEOUT 300)
+set_tests_properties(dist grad_hook PROPERTIES TIMEOUT 300 LABELS dist)
 if(LAMINA_MPI)
   add_test(NAME dist_2ranks COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/mpirun.sh 2 ${LAMINA_TEST_CACHE}/ranks
                                     $<TARGET_FILE:test_dist>)
-  set_tests_properties(dist_2ranks PROPERTIES RUN_SERIAL TRUE TIMEOUT 300
+  set_tests_properties(dist_2ranks PROPERTIES RUN_SERIAL TRUE TIMEOUT 300 LABELS dist
                        ENVIRONMENT "POCL_SEED_CACHE=${LAMINA_TEST_CACHE}/pocl")
 endif()

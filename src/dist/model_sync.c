@@ -77,19 +77,20 @@ static void line_of(const char *text, int i, char *out, size_t size) {
 
 /* The error every rank reports, given which ranks differ (diff[r] >= 0) at which line. */
 static lam_status mismatch(const int64_t *diff, int world, const char *mine, const char *root, const char *op) {
-    int me = lam_comm_rank();
+    int me = lam_comm_rank(), n = 0;
     char list[256] = "";
     size_t len = 0;
     for (int r = 0; r < world && len < sizeof list - 16; ++r)
-        if (diff[r] >= 0) len += (size_t)snprintf(list + len, sizeof list - len, "%s%d", len ? ", " : "", r);
+        if (diff[r] >= 0) len += (size_t)snprintf(list + len, sizeof list - len, "%s%d", n++ ? ", " : "", r);
+    const char *who = n > 1 ? "ranks" : "rank", *verb = n > 1 ? "differ" : "differs";
     if (diff[me] < 0)
-        return lam_set_error(LAM_ERR_STATE, "%s: the ranks hold different models: rank %s differs from rank 0 (see its "
-                                            "error)", op, list);
+        return lam_set_error(LAM_ERR_STATE, "%s: the ranks hold different models: %s %s %s from rank 0 (see %s error)",
+                             op, who, list, verb, n > 1 ? "their" : "its");
     char here[400], there[400];
     line_of(mine, (int)diff[me], here, sizeof here);
     line_of(root, (int)diff[me], there, sizeof there);
-    return lam_set_error(LAM_ERR_STATE, "%s: the ranks hold different models (rank %s differ from rank 0): rank %d has %s "
-                         "where rank 0 has %s", op, list, me, here, there);
+    return lam_set_error(LAM_ERR_STATE, "%s: the ranks hold different models: rank %d has %s where rank 0 has %s "
+                         "(%s %s %s from rank 0)", op, me, here, there, who, list, verb);
 }
 
 lam_status lam_dist_check_same(const lam_tensor_list *l, const char *header, const char *op) {
