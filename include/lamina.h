@@ -29,6 +29,7 @@
  *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
  *   lamina/optim.h    SGD, Adam, AdamW; parameter groups, schedules, clipping, checkpoints
  *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches, flat or image-shaped
+ *   lamina/parallel.h data parallel over the devices of one process
  *   lamina/dist.h     data parallel training over processes and machines (Open MPI)
  */
 #ifndef LAMINA_H
@@ -43,6 +44,7 @@
 #include "lamina/nn.h"
 #include "lamina/optim.h"
 #include "lamina/data.h"
+#include "lamina/parallel.h"
 #include "lamina/dist.h"
 
 #endif

@@ -11,3 +11,11 @@ if(LAMINA_MPI)
   set_tests_properties(dist_2ranks PROPERTIES RUN_SERIAL TRUE TIMEOUT 300 LABELS dist
                        ENVIRONMENT "POCL_SEED_CACHE=${LAMINA_TEST_CACHE}/pocl")
 endif()
+# Data parallel over the devices of one process: cpu + the first OpenCL device, and two POCL
+# devices of one platform (POCL_DEVICES="pthread pthread").
+lamina_add_test(parallel test_parallel.c)
+add_test(NAME parallel_two_pocl COMMAND test_parallel)
+lamina_test_env(parallel_two_pocl)
+set_tests_properties(parallel_two_pocl PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
+  "POCL_CACHE_DIR=${LAMINA_TEST_CACHE}/pocl;LAMINA_CACHE_DIR=${LAMINA_TEST_CACHE}/lamina;POCL_DEVICES=pthread pthread;LAMINA_DP_DEVICES=opencl:0:0,opencl:0:1")
+set_tests_properties(parallel parallel_two_pocl PROPERTIES TIMEOUT 300 LABELS dist SKIP_RETURN_CODE 77)
