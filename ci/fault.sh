@@ -6,7 +6,7 @@
 # Budget: 8 minutes on 2 cores (build ~2 min, cpu ~1 min, POCL ~2 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-build-fault}
+out=$(realpath -m "${1:-build-fault}")
 cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=Debug -DLAMINA_SANITIZE=ON -DLAMINA_FAULT_INJECTION=ON \
       -DLAMINA_BUILD_BENCH=OFF -DLAMINA_BUILD_EXAMPLES=OFF >"$out.configure.log" 2>&1 ||
     { cat "$out.configure.log"; exit 1; }
@@ -14,7 +14,7 @@ cmake --build "$out" -j2 --target test_fault >"$out/build.log" 2>&1 || { tail -n
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp:print_suppressions=0"
 mkdir -p "$out/cache/pocl" "$out/cache/lamina"
-export POCL_CACHE_DIR=$PWD/$out/cache/pocl LAMINA_CACHE_DIR=$PWD/$out/cache/lamina
+export POCL_CACHE_DIR=$out/cache/pocl LAMINA_CACHE_DIR=$out/cache/lamina
 echo "== cpu, every point (ASan with leak checks)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LAMINA_TEST_DEVICES=cpu "$out/tests/test_fault"
 # LeakSanitizer's exit scan crashes inside POCL's threads: on OpenCL the sweep checks leaks

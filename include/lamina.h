@@ -29,6 +29,7 @@
  *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
  *   lamina/optim.h    SGD, Adam, AdamW; parameter groups, schedules, clipping, checkpoints
  *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches, flat or image-shaped
+ *   lamina/profile.h  per-op time per device: a table, a Chrome trace (LAMINA_PROFILE, LAMINA_TRACE)
  *   lamina/parallel.h data parallel over the devices of one process
  *   lamina/dist.h     data parallel training over processes and machines (Open MPI)
  */
@@ -44,6 +45,7 @@
 #include "lamina/nn.h"
 #include "lamina/optim.h"
 #include "lamina/data.h"
+#include "lamina/profile.h"
 #include "lamina/parallel.h"
 #include "lamina/dist.h"
 

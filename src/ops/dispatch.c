@@ -1,6 +1,9 @@
-/* Shape rules, dtype promotion and the one place ops call backends from. */
+/* Shape rules, dtype promotion and the one place ops call backends from (each call named
+ * for the profiler, with the bytes it moves or the flops it does). */
 #include <string.h>
 
+#include "backend/profile.h"
+#include "backend/view.h"
 #include "ops/ops_impl.h"
 
 bool lam_require_float(const char *op, const lam_tensor *t) {
@@ -77,8 +80,16 @@ static lam_device *ew_plan(const char *op, int n, const lam_ew_arg *args, lam_dt
     return LAM_DEV(first);
 }
 
-static lam_tensor *ew_compute(lam_device *d, lam_ew_op code, int n, const lam_ew_arg *args, lam_dtype dt, int nd,
-                              const int64_t *shape) {
+/* Bytes an elementwise op reads and writes: each tensor operand once, and the output. */
+static double ew_bytes(int n, const lam_ew_arg *args, const lam_tensor *out) {
+    double elements = (double)lam_numel(out);
+    for (int k = 0; k < n; ++k)
+        if (!args[k].scalar) elements += (double)lam_numel(args[k].t);
+    return elements * (double)lam_dtype_size(out->dtype);
+}
+
+static lam_tensor *ew_compute(const char *op, lam_device *d, lam_ew_op code, int n, const lam_ew_arg *args,
+                              lam_dtype dt, int nd, const int64_t *shape) {
     lam_tensor *out = lam_tensor_alloc(dt, nd, shape, d);
     if (!out) return NULL;
     lam_operand in[LAM_EW_INPUTS] = {{.scalar = true}, {.scalar = true}, {.scalar = true}};
@@ -93,7 +104,9 @@ static lam_tensor *ew_compute(lam_device *d, lam_ew_op code, int n, const lam_ew
         in[k].view = lam_broadcast_view(t, nd, shape);
     }
     lam_view o = lam_view_of(out);
-    if (lam_numel(out) > 0 && d->ops->elementwise(d, code, &o, in) != LAM_OK) return NULL;
+    if (lam_numel(out) > 0 &&
+        LAM_PROFILED(op, d, ew_bytes(n, args, out), 0, d->ops->elementwise(d, code, &o, in)) != LAM_OK)
+        return NULL;
     return out;
 }
 
@@ -104,34 +117,46 @@ lam_tensor *lam_ew_run(const char *op, lam_ew_op code, int n, const lam_ew_arg *
     bool convert;
     lam_device *d = ew_plan(op, n, args, &dt, &nd, shape, &convert);
     if (!d) return NULL;
-    if (!convert) return ew_compute(d, code, n, args, dt, nd, shape);
+    if (!convert) return ew_compute(op, d, code, n, args, dt, nd, shape);
     lam_scope_begin();   /* the converted copies die here */
-    return lam_scope_end_keep(ew_compute(d, code, n, args, dt, nd, shape));
+    return lam_scope_end_keep(ew_compute(op, d, code, n, args, dt, nd, shape));
 }
 
 /* ---- the other entries -------------------------------------------------------------- */
 
+static double tensor_bytes(const lam_tensor *t) { return (double)lam_numel(t) * (double)lam_dtype_size(t->dtype); }
+
 lam_status lam_run_reduce(const char *op, lam_reduce_op code, lam_tensor *out, lam_tensor *src, int64_t outer,
                           int64_t len, int64_t inner) {
-    (void)op;
     lam_device *d = LAM_DEV(src);
     lam_view o = lam_view_of(out), s = lam_view_of(src);
-    return lam_numel(out) > 0 ? d->ops->reduce(d, code, &o, &s, outer, len, inner) : LAM_OK;
+    if (lam_numel(out) == 0) return LAM_OK;
+    return LAM_PROFILED(op, d, tensor_bytes(src), 0, d->ops->reduce(d, code, &o, &s, outer, len, inner));
 }
 
 lam_status lam_run_softmax(const char *op, bool log, lam_tensor *out, lam_tensor *src, int64_t rows, int64_t cols) {
-    (void)op;
     lam_device *d = LAM_DEV(src);
     lam_view o = lam_view_of(out), s = lam_view_of(src);
-    return rows > 0 ? d->ops->softmax(d, log, &o, &s, rows, cols) : LAM_OK;
+    if (rows <= 0) return LAM_OK;
+    return LAM_PROFILED(op, d, tensor_bytes(src) + tensor_bytes(out), 0, d->ops->softmax(d, log, &o, &s, rows, cols));
 }
 
+/* 2 m n k per matrix product (a multiply and an add), as PyTorch and ggml count them. */
+static double gemm_flops(const lam_gemm_args *g) { return 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->batch; }
+
 lam_status lam_run_gemm(const char *op, lam_device *d, const lam_gemm_args *g) {
-    (void)op;
-    return d->ops->gemm(d, g);
+    return LAM_PROFILED(op, d, 0, gemm_flops(g), d->ops->gemm(d, g));
+}
+
+/* Bytes of every view a direct kernel is handed, each once. */
+static double kernel_bytes(lam_kernel_id id, const lam_kernel_args *a) {
+    double bytes = 0;
+    for (int v = 0; (unsigned)id < LAM_KERNEL_COUNT && v < lam_kernel_infos[id].views; ++v)
+        bytes += (double)lam_view_numel(&a->v[v]) * (double)lam_dtype_size(a->v[v].dtype);
+    return bytes;
 }
 
 lam_status lam_run_kernel(const char *op, lam_device *d, lam_kernel_id id, const lam_kernel_args *a) {
-    (void)op;
-    return a->work > 0 ? d->ops->kernel(d, id, a) : LAM_OK;
+    if (a->work <= 0) return LAM_OK;
+    return LAM_PROFILED(op, d, kernel_bytes(id, a), 0, d->ops->kernel(d, id, a));
 }

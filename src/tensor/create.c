@@ -1,6 +1,7 @@
 /* Creating tensors: empty, constant fills, host data, random numbers. */
 #include <string.h>
 
+#include "backend/profile.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
@@ -40,7 +41,8 @@ lam_status lam_fill_(lam_tensor *t, float value) {
         return st;
     }
     lam_view v = lam_view_of(t);
-    return d->ops->fill(d, &v, fill_bits(t->dtype, value));
+    double bytes = (double)lam_numel(t) * (double)lam_dtype_size(t->dtype);
+    return LAM_PROFILED("lam_fill_", d, bytes, 0, d->ops->fill(d, &v, fill_bits(t->dtype, value)));
 }
 
 lam_tensor *lam_empty(lam_dtype dt, int ndim, const int64_t *shape, lam_device *dev) {
@@ -74,7 +76,9 @@ lam_tensor *lam_from_data(const void *data, lam_dtype dt, int ndim, const int64_
     lam_tensor *t = lam_tensor_alloc(dt, ndim, shape, dev);
     if (!t) return NULL;
     lam_device *d = t->storage->dev;
-    if (d->ops->write(d, t->storage->buf, 0, data, t->storage->bytes) != LAM_OK) return NULL;
+    size_t bytes = t->storage->bytes;
+    if (LAM_PROFILED("lam_from_data", d, (double)bytes, 0, d->ops->write(d, t->storage->buf, 0, data, bytes)) != LAM_OK)
+        return NULL;
     return t;
 }
 
@@ -96,7 +100,9 @@ static lam_tensor *random_tensor(bool normal, int ndim, const int64_t *shape, la
     lam_device *d = t->storage->dev;
     lam_kernel_args a = {.work = lam_numel(t), .v = {lam_view_of(t)},
                          .i = {(int64_t)rng_seed, (int64_t)rng_counter, normal}};
-    if (d->ops->kernel(d, LAM_K_RAND, &a) != LAM_OK) return NULL;
+    double bytes = (double)lam_numel(t) * sizeof(float);
+    if (LAM_PROFILED(normal ? "lam_randn" : "lam_rand", d, bytes, 0, d->ops->kernel(d, LAM_K_RAND, &a)) != LAM_OK)
+        return NULL;
     rng_counter += (uint64_t)lam_numel(t);
     return t;
 }

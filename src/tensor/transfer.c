@@ -2,17 +2,23 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "backend/profile.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "tensor/tensor_impl.h"
+
+/* The backend copy dst = src on d, named op for the profiler. */
+static lam_status run_copy(const char *op, lam_device *d, lam_tensor *dst, lam_tensor *src) {
+    lam_view dv = lam_view_of(dst), sv = lam_view_of(src);
+    double bytes = (double)lam_numel(src) * (double)(lam_dtype_size(src->dtype) + lam_dtype_size(dst->dtype));
+    return LAM_PROFILED(op, d, bytes, 0, d->ops->copy(d, &dv, &sv));
+}
 
 /* dst (contiguous, fresh) = src converted, on src's device. */
 lam_tensor *lam_tensor_copy(lam_tensor *t, lam_dtype dt) {
     lam_tensor *out = lam_tensor_alloc(dt, t->ndim, t->shape, t->storage->dev);
     if (!out) return NULL;
-    lam_device *d = t->storage->dev;
-    lam_view dv = lam_view_of(out), sv = lam_view_of(t);
-    if (lam_numel(t) > 0 && d->ops->copy(d, &dv, &sv) != LAM_OK) return NULL;
+    if (lam_numel(t) > 0 && run_copy("lam_tensor_copy", t->storage->dev, out, t) != LAM_OK) return NULL;
     return out;
 }
 
@@ -25,13 +31,13 @@ lam_tensor *lam_to_dtype(lam_tensor *t, lam_dtype dt) {
     return lam_tensor_copy(t, dt);
 }
 
-/* Reads a contiguous tensor's bytes. */
-static lam_status read_contiguous(const lam_tensor *t, void *dst) {
+/* Reads a contiguous tensor's bytes (for op, named so for the profiler). */
+static lam_status read_contiguous(const char *op, const lam_tensor *t, void *dst) {
     lam_device *d = t->storage->dev;
     size_t es = lam_dtype_size(t->dtype);
     size_t bytes = (size_t)lam_numel(t) * es;
     if (bytes == 0) return LAM_OK;
-    return d->ops->read(d, t->storage->buf, (size_t)t->offset * es, dst, bytes);
+    return LAM_PROFILED(op, d, (double)bytes, 0, d->ops->read(d, t->storage->buf, (size_t)t->offset * es, dst, bytes));
 }
 
 lam_status lam_read(const lam_tensor *t, void *dst, size_t dst_bytes) {
@@ -45,10 +51,10 @@ lam_status lam_read(const lam_tensor *t, void *dst, size_t dst_bytes) {
         return lam_set_error(LAM_ERR_ARG, "lam_read: buffer of %zu bytes is too small for %s %s (%zu bytes)",
                              dst_bytes, lam_dtype_name(t->dtype), lam_shape_str(t, s, sizeof s), need);
     }
-    if (lam_is_contiguous(t)) return read_contiguous(t, dst);
+    if (lam_is_contiguous(t)) return read_contiguous("lam_read", t, dst);
     lam_scope_begin();
     lam_tensor *c = lam_tensor_copy((lam_tensor *)t, t->dtype);
-    lam_status st = c ? read_contiguous(c, dst) : lam_last_status();
+    lam_status st = c ? read_contiguous("lam_read", c, dst) : lam_last_status();
     lam_scope_end();
     return st;
 }
@@ -63,7 +69,8 @@ lam_status lam_write(lam_tensor *t, const void *src, size_t src_bytes) {
         return lam_set_error(LAM_ERR_ARG, "lam_write: %zu bytes given, tensor holds %zu", src_bytes, need);
     lam_device *d = t->storage->dev;
     if (lam_is_contiguous(t))
-        return d->ops->write(d, t->storage->buf, (size_t)t->offset * lam_dtype_size(t->dtype), src, need);
+        return LAM_PROFILED("lam_write", d, (double)need, 0,
+                            d->ops->write(d, t->storage->buf, (size_t)t->offset * lam_dtype_size(t->dtype), src, need));
     lam_scope_begin();
     lam_tensor *tmp = lam_from_data(src, t->dtype, t->ndim, t->shape, d);
     lam_status st = tmp ? lam_copy_(t, tmp) : lam_last_status();
@@ -83,7 +90,7 @@ double lam_item(const lam_tensor *t) {
         return NAN;
     }
     union { float f; int32_t i; int64_t l; uint16_t h; } v;
-    if (read_contiguous(t, &v) != LAM_OK) return NAN;
+    if (read_contiguous("lam_item", t, &v) != LAM_OK) return NAN;
     switch (t->dtype) {
     case LAM_F32: return (double)v.f;
     case LAM_F16: return (double)lam_f16_to_f32(v.h);
@@ -150,8 +157,7 @@ lam_status lam_copy_(lam_tensor *dst, lam_tensor *src) {
     if (!s) {
         st = lam_last_status();
     } else if (lam_numel(dst) > 0) {
-        lam_view dv = lam_view_of(dst), sv = lam_view_of(s);
-        st = d->ops->copy(d, &dv, &sv);
+        st = run_copy("lam_copy_", d, dst, s);
     }
     lam_scope_end();
     return st;

@@ -40,6 +40,7 @@ typedef struct {
     cl_device_id device;
     cl_context context;
     cl_command_queue queue;
+    bool profiling;                /* queue made with CL_QUEUE_PROFILING_ENABLE (cl_profile.h) */
     bool tree;                     /* GPU/accelerator: work-group tree kernels */
     /* CPU devices finish every kernel before the call returns: POCL compiles a kernel in
      * its worker thread when it first runs, and that compile crashes inside LLVM if it

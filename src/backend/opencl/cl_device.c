@@ -4,18 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_profile.h"
 #include "core/error.h"
 
 static lam_status cl_write(lam_device *d, void *buf, size_t offset, const void *src, size_t bytes) {
     if (!bytes) return LAM_OK;
-    cl_int err = clEnqueueWriteBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+    cl_event *ev = lam_cl_prof_event(lam_cl(d));
+    cl_int err = clEnqueueWriteBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, src, 0, NULL, ev);
+    lam_cl_prof_record(ev, "clEnqueueWriteBuffer");
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueWriteBuffer", err);
 }
 
 static lam_status cl_read(lam_device *d, void *buf, size_t offset, void *dst, size_t bytes) {
     if (!bytes) return LAM_OK;
-    cl_int err = clEnqueueReadBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    cl_event *ev = lam_cl_prof_event(lam_cl(d));
+    cl_int err = clEnqueueReadBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, dst, 0, NULL, ev);
+    lam_cl_prof_record(ev, "clEnqueueReadBuffer");
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueReadBuffer", err);
 }
 
@@ -91,7 +95,8 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsign
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
     c->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
     if (err != CL_SUCCESS) goto fail;
-    c->queue = clCreateCommandQueue(c->context, dev, 0, &err);
+    c->profiling = lam_prof_on();   /* profiling queues only while the profiler records */
+    c->queue = clCreateCommandQueue(c->context, dev, c->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (err != CL_SUCCESS) goto fail;
     c->platform = platform;
     c->device = dev;

@@ -2,7 +2,7 @@
  * f16 runs Hgemm where the device has cl_khr_fp16, else f32 GEMM on widened copies. */
 #include <clblast_c.h>
 
-#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_profile.h"
 #include "core/dtype.h"
 #include "core/error.h"
 
@@ -21,8 +21,9 @@ void lam_cl_gemm_tune_cpu(lam_cl_ctx *c) {
     CLBlastOverrideParameters(c->device, "GemmRoutine", CLBlastPrecisionSingle, 1, routine, threshold);
 }
 
-/* One CLBlast call for g (its buffers f32, or half with cl_khr_fp16); routine names the call. */
-static CLBlastStatusCode clblast_gemm(lam_cl_ctx *c, const lam_gemm_args *g, const char **routine) {
+/* One CLBlast call for g (its buffers f32, or half with cl_khr_fp16); routine names the call,
+ * ev receives the event of its last command (NULL: none). */
+static CLBlastStatusCode clblast_gemm(lam_cl_ctx *c, const lam_gemm_args *g, const char **routine, cl_event *ev) {
     CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
     size_t m = (size_t)g->m, n = (size_t)g->n, k = (size_t)g->k;
@@ -33,27 +34,29 @@ static CLBlastStatusCode clblast_gemm(lam_cl_ctx *c, const lam_gemm_args *g, con
         if (g->batch == 1)
             return CLBlastHgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a, (size_t)g->a_off, (size_t)g->lda, b,
                                 (size_t)g->b_off, (size_t)g->ldb, beta, cm, (size_t)g->c_off, (size_t)g->ldc, &c->queue,
-                                NULL);
+                                ev);
         return CLBlastHgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a, (size_t)g->a_off,
                                           (size_t)g->lda, (size_t)g->a_stride, b, (size_t)g->b_off, (size_t)g->ldb,
                                           (size_t)g->b_stride, beta, cm, (size_t)g->c_off, (size_t)g->ldc,
-                                          (size_t)g->c_stride, (size_t)g->batch, &c->queue, NULL);
+                                          (size_t)g->c_stride, (size_t)g->batch, &c->queue, ev);
     }
     *routine = g->batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched";
     if (g->batch == 1)
         return CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, g->alpha, a, (size_t)g->a_off, (size_t)g->lda, b,
                             (size_t)g->b_off, (size_t)g->ldb, g->beta, cm, (size_t)g->c_off, (size_t)g->ldc, &c->queue,
-                            NULL);
+                            ev);
     return CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, m, n, k, g->alpha, a, (size_t)g->a_off,
                                       (size_t)g->lda, (size_t)g->a_stride, b, (size_t)g->b_off, (size_t)g->ldb,
                                       (size_t)g->b_stride, g->beta, cm, (size_t)g->c_off, (size_t)g->ldc,
-                                      (size_t)g->c_stride, (size_t)g->batch, &c->queue, NULL);
+                                      (size_t)g->c_stride, (size_t)g->batch, &c->queue, ev);
 }
 
 static lam_status run(lam_device *d, const lam_gemm_args *g) {
     lam_cl_ctx *c = lam_cl(d);
     const char *routine = "CLBlastSgemm";
-    CLBlastStatusCode st = clblast_gemm(c, g, &routine);
+    cl_event *ev = lam_cl_prof_library(c);
+    CLBlastStatusCode st = clblast_gemm(c, g, &routine, ev);
+    lam_cl_prof_record(ev, routine);
     cl_int err = st == CLBlastSuccess ? lam_cl_settle(c) : CL_SUCCESS;
     if (err != CL_SUCCESS) return lam_cl_fail(routine, err);
     if (st != CLBlastSuccess)

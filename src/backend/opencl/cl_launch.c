@@ -1,7 +1,7 @@
 /* Kernel launches: arguments from a table (LAM_CL_LAUNCH builds it), one 1-D NDRange. */
 #include <stdio.h>
 
-#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_profile.h"
 #include "core/error.h"
 
 cl_int lam_cl_settle(lam_cl_ctx *c) { return c->synchronous ? clFinish(c->queue) : CL_SUCCESS; }
@@ -16,16 +16,18 @@ lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int 
     char call[128];
     pthread_mutex_lock(&c->launch_lock);
     cl_int err = CL_SUCCESS;
+    cl_event *ev = lam_cl_prof_event(c);
     for (size_t i = 0; i < nargs && err == CL_SUCCESS; ++i) {
         err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ref ? args[i].ref : (const void *)&args[i].v);
         if (err != CL_SUCCESS) snprintf(call, sizeof call, "clSetKernelArg(%s, %zu)", name, i);
     }
     if (err == CL_SUCCESS) {
-        err = clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, NULL);
+        err = clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, ev);
         if (err != CL_SUCCESS) snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", name);
         else if ((err = lam_cl_settle(c)) != CL_SUCCESS) snprintf(call, sizeof call, "clFinish(%s)", name);
     }
     pthread_mutex_unlock(&c->launch_lock);
+    lam_cl_prof_record(ev, name);
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail(call, err);
 }
 

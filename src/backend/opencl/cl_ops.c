@@ -2,7 +2,7 @@
  * (cl/elementwise.cl: one kernel for contiguous operands, one through lam_layout). */
 #include <stdio.h>
 
-#include "backend/opencl/cl_backend.h"
+#include "backend/opencl/cl_profile.h"
 #include "core/error.h"
 
 #define WG 256   /* work-group size of the elementwise kernels */
@@ -15,8 +15,10 @@ lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
     uint32_t v32 = (uint32_t)bits;
     uint16_t v16 = (uint16_t)bits;
     const void *pattern = es == 8 ? (const void *)&bits : es == 4 ? (const void *)&v32 : (const void *)&v16;
+    cl_event *ev = lam_cl_prof_event(c);
     cl_int err = clEnqueueFillBuffer(c->queue, (cl_mem)dst->buf, pattern, es, (size_t)dst->offset * es,
-                                     (size_t)n * es, 0, NULL, NULL);
+                                     (size_t)n * es, 0, NULL, ev);
+    lam_cl_prof_record(ev, "clEnqueueFillBuffer");
     return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueFillBuffer(fill)", err);
 }
 
@@ -31,8 +33,10 @@ lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) 
         bool overlap = dst->buf == src->buf && so < dof + n && dof < so + n;
         if (dst->buf == src->buf && so == dof) return LAM_OK;
         if (!overlap) {
+            cl_event *ev = lam_cl_prof_event(c);
             cl_int err = clEnqueueCopyBuffer(c->queue, (cl_mem)src->buf, (cl_mem)dst->buf, (size_t)so * es,
-                                             (size_t)dof * es, (size_t)n * es, 0, NULL, NULL);
+                                             (size_t)dof * es, (size_t)n * es, 0, NULL, ev);
+            lam_cl_prof_record(ev, "clEnqueueCopyBuffer");
             return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueCopyBuffer(copy)", err);
         }
     }
