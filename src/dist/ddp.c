@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/profile.h"
 #include "core/error.h"
 #include "dist/dist_impl.h"
 #include "lamina/autograd.h"
@@ -195,12 +196,16 @@ static lam_status launch_and_progress(lam_ddp *d) {
     lam_status st = LAM_OK;
     while (st == LAM_OK && d->next_launch < d->nb && d->b[d->next_launch].pending == 0) {
         bucket *b = &d->b[d->next_launch++];
-        st = lam_comm_iallreduce_f32(d->slab + d->offset[d->order[b->first]], b->numel, &b->req, "lam_ddp_backward");
+        float *buf = d->slab + d->offset[d->order[b->first]];
+        st = LAM_PROFILED("ddp_allreduce_start", lam_host_device(), 4.0 * (double)b->numel, 0,
+                          lam_comm_iallreduce_f32(buf, b->numel, &b->req, "lam_ddp_backward"));
         b->launched = st == LAM_OK;
         if (b->launched && d->in_backward) d->stats.early_buckets++;
     }
     for (int k = 0; st == LAM_OK && k < d->next_launch; ++k)
-        if (!d->b[k].done) st = lam_comm_test(&d->b[k].req, &d->b[k].done, "lam_ddp_backward");
+        if (!d->b[k].done)
+            st = LAM_PROFILED("ddp_allreduce_test", lam_host_device(), 0, 0,
+                              lam_comm_test(&d->b[k].req, &d->b[k].done, "lam_ddp_backward"));
     return st;
 }
 
@@ -238,8 +243,9 @@ static lam_status finish_collectives(lam_ddp *d) {
     lam_status s = launch_and_progress(d);
     if (st == LAM_OK) st = s;
     double t0 = lam_dist_now();
-    for (int k = 0; k < d->nb; ++k) {
-        s = lam_comm_wait(&d->b[k].req, "lam_ddp_backward");
+    for (int k = 0; k < d->nb; ++k) {   /* the allreduce time backward did not hide */
+        s = LAM_PROFILED("ddp_allreduce_wait", lam_host_device(), d->b[k].done ? 0 : 4.0 * (double)d->b[k].numel, 0,
+                         lam_comm_wait(&d->b[k].req, "lam_ddp_backward"));
         if (st == LAM_OK) st = s;
     }
     d->stats.wait_s += lam_dist_now() - t0;

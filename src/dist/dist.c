@@ -1,5 +1,6 @@
 /* The public process calls of lamina/dist.h over the transport (comm.h), whole-module
  * broadcast, and each rank's part of a data set. */
+#include "backend/profile.h"
 #include "core/error.h"
 #include "dist/dist_impl.h"
 
@@ -13,7 +14,8 @@ lam_status lam_dist_barrier(void) { return lam_comm_barrier("lam_dist_barrier");
 
 lam_status lam_dist_allreduce_sum(double *values, int n) {
     if (!values || n < 0) return lam_set_error(LAM_ERR_ARG, "lam_dist_allreduce_sum: %s", values ? "n < 0" : "NULL values");
-    return lam_comm_allreduce_f64(values, n, "lam_dist_allreduce_sum");
+    return LAM_PROFILED("dist_allreduce_sum", lam_host_device(), 8.0 * n, 0,
+                        lam_comm_allreduce_f64(values, n, "lam_dist_allreduce_sum"));
 }
 
 lam_status lam_dist_broadcast_module(lam_module *m) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/profile.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "dist/dist_impl.h"
@@ -145,7 +146,7 @@ lam_status lam_dist_broadcast_list(const lam_tensor_list *l, const char *op) {
     bool root = lam_comm_rank() == 0;
     int64_t status = root ? pack(l, buf + sizeof status, true) : LAM_OK;
     memcpy(buf, &status, sizeof status);
-    lam_status st = lam_comm_bcast(buf, total, 0, op);
+    lam_status st = LAM_PROFILED("dist_broadcast", lam_host_device(), (double)total, 0, lam_comm_bcast(buf, total, 0, op));
     memcpy(&status, buf, sizeof status);
     if (st == LAM_OK && status != LAM_OK && !root)
         st = lam_set_error((lam_status)status, "%s: rank 0 could not read its tensors (see its error)", op);
