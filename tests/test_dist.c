@@ -108,6 +108,30 @@ static void same_as_one_process(void **state) {
     }
 }
 
+/* Buckets: reverse registration order (2.bias 16 B, 2.weight 128 B, 0.bias 32 B, 0.weight
+ * 192 B), the first one capped by first_bucket_bytes, the others by bucket_bytes. */
+static void bucket_layout(void **state) {
+    (void)state;
+    const struct { size_t first, cap; int buckets; } cases[] = {
+        {16, 1000, 2},   /* [2.bias] [2.weight 0.bias 0.weight] */
+        {200, 200, 2},   /* [2.bias 2.weight 0.bias] [0.weight] */
+        {0, 0, 1},       /* 1 MB first bucket: everything */
+        {0, 100, 4},     /* the first bucket is at most bucket_bytes; larger tensors alone */
+    };
+    lam_module *m = mlp(6, 8, 4, 1);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; ++c) {
+        lam_ddp *ddp = lam_ddp_new(m, &(lam_ddp_options){.bucket_bytes = cases[c].cap,
+                                                       .first_bucket_bytes = cases[c].first});
+        assert_non_null(ddp);
+        lam_ddp_stats st;
+        assert_ok(lam_ddp_get_stats(ddp, &st));
+        if (st.buckets != cases[c].buckets) print_error("case %zu: %d buckets\n", c, st.buckets);
+        assert_int_equal(st.buckets, cases[c].buckets);
+        lam_ddp_free(ddp);
+    }
+    lam_module_free(m);
+}
+
 /* ---- a data set whose examples say who they are ------------------------------------------ */
 
 #define N_EXAMPLES 33   /* with 2 ranks x 4: the last step has one example, rank 1 none */
@@ -328,6 +352,7 @@ int main(int argc, char **argv) {
            lam_dist_mpi_built() ? "with" : "without");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_as_one_process),
+        cmocka_unit_test(bucket_layout),
         cmocka_unit_test(shards_cover_the_epoch),
         cmocka_unit_test(epoch_with_a_short_last_step),
         cmocka_unit_test(buffers_follow_rank_0),

@@ -26,8 +26,8 @@
  *   lam_ddp_free(ddp);
  *   lam_dist_finalize();
  *
- * - Gradients travel in buckets of about 25 MB, filled with the parameters in reverse order
- *   of registration (the order backward finishes them). A bucket's allreduce starts
+ * - Gradients travel in buckets of about 25 MB (the first one 1 MB), filled with the
+ *   parameters in reverse order of registration (the order backward finishes them). A bucket's allreduce starts
  *   (MPI_Iallreduce) as soon as backward has finished all its gradients (the autograd
  *   gradient-ready hook, lamina/autograd.h) and runs while backward goes on with the layers
  *   before it; buckets start in the same order on every rank. Gradients on OpenCL devices
@@ -99,8 +99,10 @@ LAM_API lam_status lam_dist_batch(lam_dataset *d, int64_t step, int64_t batch, l
 typedef struct lam_ddp lam_ddp;
 
 typedef struct {
-    size_t bucket_bytes;   /* gradient bytes per bucket; 0: 25 MB (PyTorch's bucket_cap_mb) */
-    bool local_buffers;    /* true: never broadcast buffers (each rank keeps its own) */
+    size_t bucket_bytes;         /* gradient bytes per bucket; 0: 25 MB (PyTorch's bucket_cap_mb) */
+    size_t first_bucket_bytes;   /* the first bucket's (the last layers'), at most bucket_bytes;
+                                    0: 1 MB, PyTorch's, so the first allreduce starts early */
+    bool local_buffers;          /* true: never broadcast buffers (each rank keeps its own) */
 } lam_ddp_options;
 
 /* Wraps m (its parameters must be f32, on one device; lazy layers must have materialized):

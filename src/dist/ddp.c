@@ -14,6 +14,7 @@
 #include "tensor/tensor_impl.h"
 
 #define DEFAULT_BUCKET_BYTES ((size_t)25 << 20)
+#define DEFAULT_FIRST_BUCKET_BYTES ((size_t)1 << 20)
 
 typedef struct {
     int first, count;       /* entries [first, first + count) of lam_ddp.order */
@@ -67,15 +68,16 @@ static lam_status check_params(const lam_tensor_list *p) {
     return LAM_OK;
 }
 
-/* Buckets over the parameters in reverse order, each up to bucket_bytes (a larger parameter
- * gets one of its own); slab offsets follow the same order. */
+/* Buckets over the parameters in reverse order, the first up to first_bucket_bytes, the
+ * others up to bucket_bytes (a larger parameter gets one of its own); slab offsets follow the
+ * same order. */
 static void plan_buckets(lam_ddp *d) {
-    size_t cap = d->opt.bucket_bytes / sizeof(float), off = 0;
+    size_t cap = d->opt.bucket_bytes / sizeof(float), first = d->opt.first_bucket_bytes / sizeof(float), off = 0;
     for (int k = 0; k < d->params.n; ++k) {
         int i = d->params.n - 1 - k;
         size_t n = (size_t)lam_numel(d->params.items[i].tensor);
         bucket *cur = d->nb ? &d->b[d->nb - 1] : NULL;
-        if (!cur || (cur->count > 0 && cur->numel + n > cap)) cur = &d->b[d->nb++];
+        if (!cur || (cur->count > 0 && cur->numel + n > (d->nb == 1 ? first : cap))) cur = &d->b[d->nb++];
         d->order[k] = i;
         if (cur->count++ == 0) cur->first = k;
         cur->numel += n;
@@ -126,9 +128,12 @@ lam_ddp *lam_ddp_new(lam_module *m, const lam_ddp_options *opt) {
     d->m = m;
     d->opt = opt ? *opt : (lam_ddp_options){0};
     if (!d->opt.bucket_bytes) d->opt.bucket_bytes = DEFAULT_BUCKET_BYTES;
+    if (!d->opt.first_bucket_bytes) d->opt.first_bucket_bytes = DEFAULT_FIRST_BUCKET_BYTES;
+    if (d->opt.first_bucket_bytes > d->opt.bucket_bytes) d->opt.first_bucket_bytes = d->opt.bucket_bytes;
     lam_tensor_list all = {0};
     char header[96];
-    snprintf(header, sizeof header, "ddp bucket_bytes %zu local_buffers %d", d->opt.bucket_bytes, d->opt.local_buffers);
+    snprintf(header, sizeof header, "ddp buckets %zu %zu local_buffers %d", d->opt.first_bucket_bytes,
+             d->opt.bucket_bytes, d->opt.local_buffers);
     /* the local checks fail quietly until the collective check, so every rank fails there */
     lam_status local = lam_tensor_list_of(m, true, false, &d->params, op);
     if (local == LAM_OK) local = lam_tensor_list_of(m, false, true, &d->buffers, op);
