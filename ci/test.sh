@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds, and runs every test; ctest's summary comes last.
+# Installs the dependencies, builds, and runs every test; ctest's summary comes last. The
+# tests include the gpu_paths stage (its budget: ci/gpu_paths.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh

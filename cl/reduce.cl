@@ -6,7 +6,9 @@
  * CPU devices: one work-item per output (lam_reduce_rows), or for one output over a long
  * row, one contiguous chunk per work-item (lam_reduce_chunks) and a short final pass
  * (lam_reduce_final). GPUs: one work-group of LAM_WG per output (lam_reduce_tree), or per
- * chunk (lam_reduce_tree_chunks) followed by lam_reduce_final. */
+ * chunk (lam_reduce_tree_chunks) followed by lam_reduce_final. Tree kernels never return
+ * before a barrier, even group-uniformly: POCL's work-group compiler then hangs
+ * (lam_reduce_tree) or crashes (lam_softmax_tree). */
 
 #define LAM_WG 256
 
@@ -171,10 +173,10 @@ __kernel void lam_reduce_tree(__global uchar *dst, long d_off, __global const LA
     __local float lv[LAM_WG];
     __local long li[LAM_WG];
     long j = get_group_id(0);
-    if (j >= outer * inner) return;
-    long o = j / inner, i = j % inner;
-    lam_part p = lam_reduce_group(op, src + s_off + o * len * inner + i, inner, len, 0, lv, li);
-    if (get_local_id(0) == 0) lam_store(op, dst, d_off + j, p, len);
+    int live = j < outer * inner;   /* no early return: every work-item reaches the barriers */
+    long o = live ? j / inner : 0, i = live ? j % inner : 0;
+    lam_part p = lam_reduce_group(op, src + s_off + o * len * inner + i, inner, live ? len : 0, 0, lv, li);
+    if (live && get_local_id(0) == 0) lam_store(op, dst, d_off + j, p, len);
 }
 
 __kernel void lam_reduce_tree_chunks(__global float *pv, __global float *pc, __global long *pi,
@@ -182,9 +184,10 @@ __kernel void lam_reduce_tree_chunks(__global float *pv, __global float *pc, __g
     __local float lv[LAM_WG];
     __local long li[LAM_WG];
     long g = get_group_id(0), begin = g * chunk;
-    if (begin >= len) return;
-    lam_part p = lam_reduce_group(op, src + s_off + begin, 1, min(chunk, len - begin), begin, lv, li);
-    if (get_local_id(0) == 0) {
+    int live = begin < len;         /* no early return: every work-item reaches the barriers */
+    lam_part p = lam_reduce_group(op, src + s_off + (live ? begin : 0), 1, live ? min(chunk, len - begin) : 0, begin,
+                                  lv, li);
+    if (live && get_local_id(0) == 0) {
         pv[g] = p.v;
         pc[g] = 0.0f;
         pi[g] = p.idx;

@@ -27,7 +27,10 @@ __kernel void lam_softmax_tree(__global LAM_T *dst, long d_off, __global const L
     __local float red[LAM_SM_WG];
     long r = get_group_id(0);
     int t = (int)get_local_id(0);
-    if (r >= rows) return;
+    if (r >= rows) {                /* no early return before a barrier (see reduce.cl): no work */
+        r = 0;
+        cols = 0;
+    }
     __global const LAM_T *x = src + s_off + r * cols;
     __global LAM_T *y = dst + d_off + r * cols;
     float m = -INFINITY;

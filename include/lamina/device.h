@@ -63,6 +63,19 @@ LAM_API lam_status lam_device_synchronize(lam_device *d);   /* wait for queued w
  * call (then the count restarts); LAM_OK otherwise, and always without LAMINA_DEBUG. */
 LAM_API lam_status lam_device_check_guards(const lam_device *d);
 
+/* Queue statistics, counted since the process started. OpenCL ops only enqueue work; the
+ * host waits where it needs a value: lam_read and lam_item, lam_device_synchronize, and
+ * after every kernel on a synchronous queue (CPU devices, unless LAMINA_CL_ASYNC=1). A
+ * training step on an asynchronous queue waits once, where it reads the loss. cpu runs
+ * each op in the calling thread and moves nothing: all zero there. */
+typedef struct {
+    uint64_t host_waits;       /* blocking reads and writes, clFinish, clWaitForEvents */
+    uint64_t launches;         /* commands enqueued: kernels, GEMM calls, fills, copies */
+    uint64_t bytes_to_device;  /* host -> device */
+    uint64_t bytes_to_host;    /* device -> host */
+} lam_queue_stats;
+LAM_API lam_status lam_device_stats(const lam_device *d, lam_queue_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

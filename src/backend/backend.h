@@ -86,6 +86,8 @@ typedef struct lam_backend_ops {
     lam_status (*gemm)(lam_device *d, const lam_gemm_args *g);
     /* a direct kernel of backend/kernels.h */
     lam_status (*kernel)(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
+    /* queue statistics; NULL: nothing is queued (all zero) */
+    lam_status (*stats)(lam_device *d, lam_queue_stats *out);
 } lam_backend_ops;
 
 struct lam_device {

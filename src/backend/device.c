@@ -110,3 +110,9 @@ lam_status lam_device_synchronize(lam_device *d) {
     if (!d) return lam_set_error(LAM_ERR_ARG, "lam_device_synchronize: device is NULL");
     return d->ops->synchronize(d);
 }
+
+lam_status lam_device_stats(const lam_device *d, lam_queue_stats *out) {
+    if (!d || !out) return lam_set_error(LAM_ERR_ARG, "lam_device_stats: argument is NULL");
+    memset(out, 0, sizeof *out);
+    return d->ops->stats ? d->ops->stats((lam_device *)d, out) : LAM_OK;
+}

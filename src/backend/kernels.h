@@ -7,7 +7,8 @@
  * then the work count as a long, and checks its own bounds; group > 0 runs one work-group of
  * that size per unit of work (the kernel reads get_group_id) instead of one work-item. The
  * host runs lam_host_k_<name>(args) (src/backend/host/). Views are contiguous; the program is
- * built for the dtype of view 0. */
+ * built for the dtype of view 0. A view with a NULL buffer is the device's error record
+ * (a few longs a kernel raises and the next blocking read reports; the host has none). */
 #ifndef LAM_BACKEND_KERNELS_H
 #define LAM_BACKEND_KERNELS_H
 
@@ -16,7 +17,8 @@
 #define LAM_KERNELS(X)                                                                     \
     X(RAND, rand, "rand.cl", 1, 3, 0, 0)      /* dst; seed, counter, normal */             \
     X(SGD, sgd, "optim.cl", 3, 2, 4, 0)       /* p, g, buf; nesterov, first; lr, mom, damp, wd */ \
-    X(ADAM, adam, "optim.cl", 4, 1, 7, 0)     /* p, g, m, v; decoupled; lr, b1, b2, eps, wd, bias1, bias2 */
+    X(ADAM, adam, "optim.cl", 4, 1, 7, 0)     /* p, g, m, v; decoupled; lr, b1, b2, eps, wd, bias1, bias2 */ \
+    X(CHECK_INDEX, check_index, "check.cl", 2, 3, 0, 0) /* idx, record; lo, hi, op id (backend/check.h) */
 
 #define LAM_KERNEL_ENUM(NAME, name, file, nv, ni, nf, group) LAM_K_##NAME,
 typedef enum { LAM_KERNELS(LAM_KERNEL_ENUM) LAM_KERNEL_COUNT } lam_kernel_id;

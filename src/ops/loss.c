@@ -1,6 +1,7 @@
 /* Losses, composed of fused ops so their gradients come for free on every device. */
 #include <stdlib.h>
 
+#include "ops/check.h"
 #include "ops/ops_impl.h"
 
 /* (1, C) row 0, 1, ..., C-1 on dev, to compare labels against. */
@@ -18,10 +19,11 @@ lam_tensor *lam_cross_entropy(lam_tensor *logits, lam_tensor *labels) {
     LAM_CHECK_ARG("lam_cross_entropy", logits);
     LAM_CHECK_ARG("lam_cross_entropy", labels);
     char a[96], b[96];
-    if (logits->ndim != 2 || labels->ndim != 1 || labels->shape[0] != logits->shape[0] || labels->dtype == LAM_F32)
+    if (logits->ndim != 2 || labels->ndim != 1 || labels->shape[0] != logits->shape[0] || lam_dtype_is_float(labels->dtype))
         LAM_FAIL_NULL(LAM_ERR_SHAPE, "lam_cross_entropy: expected logits (N, C) and integer labels (N,), got %s and %s %s",
                       lam_shape_str(logits, a, sizeof a), lam_dtype_name(labels->dtype), lam_shape_str(labels, b, sizeof b));
     if (!lam_same_device("lam_cross_entropy", logits, labels)) return NULL;
+    if (lam_check_indices("lam_cross_entropy", labels, 0, logits->shape[1]) != LAM_OK) return NULL;
     bool grad = lam_grad_enabled(false);
     lam_tensor *onehot = lam_eq(lam_unsqueeze(lam_to_dtype(labels, LAM_F32), 1), class_row(logits->shape[1], LAM_DEV(logits)));
     lam_grad_enabled(grad);

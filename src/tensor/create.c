@@ -42,6 +42,7 @@ lam_status lam_fill_(lam_tensor *t, float value) {
     }
     lam_view v = lam_view_of(t);
     double bytes = (double)lam_numel(t) * (double)lam_dtype_size(t->dtype);
+    lam_storage_forget_values(t->storage);
     return LAM_PROFILED("lam_fill_", d, bytes, 0, d->ops->fill(d, &v, fill_bits(t->dtype, value)));
 }
 
@@ -79,6 +80,7 @@ lam_tensor *lam_from_data(const void *data, lam_dtype dt, int ndim, const int64_
     size_t bytes = t->storage->bytes;
     if (LAM_PROFILED("lam_from_data", d, (double)bytes, 0, d->ops->write(d, t->storage->buf, 0, data, bytes)) != LAM_OK)
         return NULL;
+    lam_storage_note_host_write(t->storage, dt, 0, data, lam_numel(t));
     return t;
 }
 

@@ -10,13 +10,28 @@
 struct lam_node;
 struct lam_scope;
 
+/* What the host knows of an integer storage's values without reading the device: set
+ * when they come from host memory (lam_from_data, lam_write), dropped by every write on the
+ * device (lam_copy_, lam_fill_; a new in-place write to an integer storage must call
+ * lam_storage_forget_values), so index checks (src/ops/check.c) need no kernel and no wait. */
+typedef struct {
+    bool known;                    /* every element lies in [lo, hi] */
+    bool exact;                    /* ...and lo, hi are the elements at lo_at, hi_at */
+    int64_t lo, hi, lo_at, hi_at;  /* positions: elements from the storage's start */
+} lam_value_range;
+
 /* A device buffer shared by a tensor and its views. */
 typedef struct lam_storage {
     atomic_int refcount;
     lam_device *dev;
     void *buf;
     size_t bytes;
+    lam_value_range values;        /* integer storages; written under no lock: one writer at a time */
 } lam_storage;
+
+/* n elements of dt from host memory src were written at element first of s (value_range.c). */
+void lam_storage_note_host_write(lam_storage *s, lam_dtype dt, int64_t first, const void *src, int64_t n);
+void lam_storage_forget_values(lam_storage *s);
 
 struct lam_tensor {
     atomic_int refcount;            /* atomic: a shared model's tensors are retained by many threads */

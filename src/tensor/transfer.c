@@ -68,9 +68,12 @@ lam_status lam_write(lam_tensor *t, const void *src, size_t src_bytes) {
     if (src_bytes != need)
         return lam_set_error(LAM_ERR_ARG, "lam_write: %zu bytes given, tensor holds %zu", src_bytes, need);
     lam_device *d = t->storage->dev;
-    if (lam_is_contiguous(t))
-        return LAM_PROFILED("lam_write", d, (double)need, 0,
-                            d->ops->write(d, t->storage->buf, (size_t)t->offset * lam_dtype_size(t->dtype), src, need));
+    if (lam_is_contiguous(t)) {
+        lam_status st = LAM_PROFILED("lam_write", d, (double)need, 0,
+                                     d->ops->write(d, t->storage->buf, (size_t)t->offset * lam_dtype_size(t->dtype), src, need));
+        if (st == LAM_OK) lam_storage_note_host_write(t->storage, t->dtype, t->offset, src, lam_numel(t));
+        return st;
+    }
     lam_scope_begin();
     lam_tensor *tmp = lam_from_data(src, t->dtype, t->ndim, t->shape, d);
     lam_status st = tmp ? lam_copy_(t, tmp) : lam_last_status();
@@ -157,6 +160,7 @@ lam_status lam_copy_(lam_tensor *dst, lam_tensor *src) {
     if (!s) {
         st = lam_last_status();
     } else if (lam_numel(dst) > 0) {
+        lam_storage_forget_values(dst->storage);
         st = run_copy("lam_copy_", d, dst, s);
     }
     lam_scope_end();

@@ -4,6 +4,7 @@
 #define LAM_CL_BACKEND_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,13 @@ typedef struct lam_cl_kernel_entry {
     struct lam_cl_kernel_entry *next;
 } lam_cl_kernel_entry;
 
+/* Kernel specializations already launched once (cl_sync.c): an open-addressing set that
+ * grows, so the host-wait count of a steady training step stays exact (a key lost to a full
+ * or failed table only costs one more synchronous launch). */
+typedef struct {
+    uint64_t k[4];                 /* all zero: empty */
+} lam_cl_seen_key;
+
 typedef struct {
     cl_platform_id platform;
     cl_device_id device;
@@ -42,11 +50,21 @@ typedef struct {
     cl_command_queue queue;
     bool profiling;                /* queue made with CL_QUEUE_PROFILING_ENABLE (cl_profile.h) */
     bool tree;                     /* GPU/accelerator: work-group tree kernels */
-    /* CPU devices finish every kernel before the call returns: POCL compiles a kernel in
-     * its worker thread when it first runs, and that compile crashes inside LLVM if it
-     * overlaps a compile on this thread or is still running when exit() destroys LLVM's
-     * statics (registered after our drain_at_exit, so destroyed before it runs). */
+    /* Finish every kernel before the call returns (LAMINA_CL_ASYNC=0, for debugging: an
+     * error then surfaces at the op that caused it). Off by default on every device: on
+     * POCL too the asynchronous queue measured faster (README, "Queues, host waits and the
+     * GPU code paths"). */
     bool synchronous;
+    /* The runtime compiles a kernel in its worker thread when it first runs with a new
+     * work-group size (POCL, every CPU device): that LLVM compile crashes if it overlaps
+     * another compile, or is still running when exit() destroys LLVM's statics (registered
+     * after our drain_at_exit, so destroyed before it runs). So the first launch of each
+     * specialization runs synchronously under the process-wide build lock (cl_sync.c). */
+    bool lazy_compile;
+    /* POCL caches built programs itself (POCL_CACHE_DIR), and asking it for a binary to
+     * cache makes it compile every kernel of the program for a generic work-group size:
+     * lamina's disk cache (cl_program.c) is for the other runtimes. */
+    bool own_cache;
     char device_name[256], platform_name[256], platform_version[256];
     char c_version[128], driver[128];
     uint64_t global_mem, max_alloc;
@@ -64,6 +82,15 @@ typedef struct {
     bool fp16;                     /* cl_khr_fp16: half arithmetic (CLBlast Hgemm) */
 
     pthread_mutex_t launch_lock;   /* kernel objects: set arguments + enqueue atomically */
+
+    pthread_mutex_t seen_lock;     /* cl_sync.c: specializations launched once */
+    lam_cl_seen_key *seen;
+    size_t seen_cap, seen_count;
+    _Atomic uint64_t waits, launches, to_device, to_host;   /* lam_device_stats */
+
+    pthread_mutex_t record_lock;   /* cl_check.c: the device-side error record */
+    cl_mem record;                 /* NULL until the first check kernel */
+    _Atomic uint64_t checks_enqueued, checks_read;
 } lam_cl_ctx;
 
 static inline lam_cl_ctx *lam_cl(lam_device *d) { return (lam_cl_ctx *)d->ctx; }
@@ -103,8 +130,31 @@ typedef struct {
 #define LAM_ARG_F32(x) {.size = sizeof(cl_float), .v.f32 = (cl_float)(x)}
 #define LAM_ARG_LAYOUT(L) {.size = sizeof(lam_layout), .ref = &(L)}
 
-/* cl_launch.c: waits for the queue on synchronous devices; CL_SUCCESS elsewhere. */
-cl_int lam_cl_settle(lam_cl_ctx *c);
+/* cl_launch.c: waits for the queue on synchronous devices, and after the first launch of a
+ * specialization (`first`) on a lazy-compile device; CL_SUCCESS elsewhere. */
+cl_int lam_cl_settle(lam_cl_ctx *c, bool first);
+
+/* cl_sync.c: the process-wide build lock. Every program build (ours and CLBlast's) and
+ * every runtime compile at a first launch happens under it, on any device and thread. */
+void lam_cl_build_lock(void);
+void lam_cl_build_unlock(void);
+/* Is this the first launch of specialization key on c (kernel, sizes; GEMM shapes)? If so
+ * the build lock is taken: launch, lam_cl_settle with first = true, then lam_cl_first_done,
+ * which remembers the key when all went well and unlocks. */
+bool lam_cl_first_begin(lam_cl_ctx *c, const lam_cl_seen_key *key);
+void lam_cl_first_done(lam_cl_ctx *c, const lam_cl_seen_key *key, bool first, bool ok);
+/* clFinish, counted as a host wait. */
+cl_int lam_cl_finish(lam_cl_ctx *c);
+void lam_cl_count(_Atomic uint64_t *counter, uint64_t n);
+
+/* cl_check.c: the device-side error record that check kernels raise. lam_cl_record
+ * makes it (an error when it cannot); lam_cl_record_fetch enqueues a read of it before a
+ * blocking read or clFinish (into fetch, at least LAM_CL_RECORD_LONGS), and
+ * lam_cl_record_report, after that wait, turns a raised record into LAM_ERR_ARG. */
+#define LAM_CL_RECORD_LONGS 8
+cl_mem lam_cl_record(lam_cl_ctx *c);
+bool lam_cl_record_fetch(lam_cl_ctx *c, cl_long *fetch, uint64_t *gen);
+lam_status lam_cl_record_report(lam_cl_ctx *c, const cl_long *fetch, uint64_t gen);
 
 /* Runs kernel `name` of cl/<file> (built for dtype) over `global` work-items (rounded up to
  * a multiple of `local`; local 0 lets the runtime choose). The kernels check their own
@@ -129,5 +179,7 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g);
 lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
 /* cl_gemm.c: CLBlast's GEMM parameters for CPU devices, which its database lacks. */
 void lam_cl_gemm_tune_cpu(lam_cl_ctx *c);
+/* cl_device.c: queue statistics. */
+lam_status lam_cl_stats(lam_device *d, lam_queue_stats *out);
 
 #endif

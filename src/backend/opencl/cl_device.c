@@ -7,25 +7,78 @@
 #include "backend/opencl/cl_profile.h"
 #include "core/error.h"
 
-static lam_status cl_write(lam_device *d, void *buf, size_t offset, const void *src, size_t bytes) {
-    if (!bytes) return LAM_OK;
-    cl_event *ev = lam_cl_prof_event(lam_cl(d));
-    cl_int err = clEnqueueWriteBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, src, 0, NULL, ev);
-    lam_cl_prof_record(ev, "clEnqueueWriteBuffer");
-    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueWriteBuffer", err);
+/* Writes up to this size go through a host copy and return at once; larger ones block. */
+#define STAGE_MAX ((size_t)64 << 20)
+
+static void CL_CALLBACK free_staging(cl_event ev, cl_int status, void *copy) {
+    (void)ev;
+    (void)status;
+    free(copy);
 }
 
+/* Enqueues the write from a copy of src, freed when the write completes: no host wait. */
+static lam_status cl_write(lam_device *d, void *buf, size_t offset, const void *src, size_t bytes) {
+    if (!bytes) return LAM_OK;
+    lam_cl_ctx *c = lam_cl(d);
+    void *copy = bytes <= STAGE_MAX ? malloc(bytes) : NULL;
+    cl_event *prof = lam_cl_prof_event(c), own = NULL, *ev = prof ? prof : &own;   /* the profiler keeps its own */
+    cl_int err;
+    if (copy) {
+        memcpy(copy, src, bytes);
+        err = clEnqueueWriteBuffer(c->queue, (cl_mem)buf, CL_FALSE, offset, bytes, copy, 0, NULL, ev);
+        if (err != CL_SUCCESS) free(copy);
+        else if (clSetEventCallback(*ev, CL_COMPLETE, free_staging, copy) != CL_SUCCESS) {
+            lam_cl_count(&c->waits, 1);
+            err = clWaitForEvents(1, ev);
+            free(copy);
+        }
+    } else {
+        lam_cl_count(&c->waits, 1);
+        err = clEnqueueWriteBuffer(c->queue, (cl_mem)buf, CL_TRUE, offset, bytes, src, 0, NULL, ev);
+    }
+    if (own) clReleaseEvent(own);
+    lam_cl_prof_record(prof, "clEnqueueWriteBuffer");
+    if (err != CL_SUCCESS) return lam_cl_fail("clEnqueueWriteBuffer", err);
+    lam_cl_count(&c->to_device, bytes);
+    return LAM_OK;
+}
+
+/* A blocking read, which also reports a raised error record (cl_check.c) at no extra wait. */
 static lam_status cl_read(lam_device *d, void *buf, size_t offset, void *dst, size_t bytes) {
     if (!bytes) return LAM_OK;
-    cl_event *ev = lam_cl_prof_event(lam_cl(d));
-    cl_int err = clEnqueueReadBuffer(lam_cl(d)->queue, (cl_mem)buf, CL_TRUE, offset, bytes, dst, 0, NULL, ev);
+    lam_cl_ctx *c = lam_cl(d);
+    cl_long record[LAM_CL_RECORD_LONGS];
+    uint64_t gen = 0;
+    bool fetched = lam_cl_record_fetch(c, record, &gen);
+    lam_cl_count(&c->waits, 1);
+    cl_event *ev = lam_cl_prof_event(c);
+    cl_int err = clEnqueueReadBuffer(c->queue, (cl_mem)buf, CL_TRUE, offset, bytes, dst, 0, NULL, ev);
     lam_cl_prof_record(ev, "clEnqueueReadBuffer");
-    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueReadBuffer", err);
+    if (err != CL_SUCCESS) {
+        if (fetched) lam_cl_finish(c);   /* the record's read must not outlive this frame */
+        return lam_cl_fail("clEnqueueReadBuffer", err);
+    }
+    lam_cl_count(&c->to_host, bytes);
+    return fetched ? lam_cl_record_report(c, record, gen) : LAM_OK;
 }
 
 static lam_status cl_synchronize(lam_device *d) {
-    cl_int err = clFinish(lam_cl(d)->queue);
-    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clFinish", err);
+    lam_cl_ctx *c = lam_cl(d);
+    cl_long record[LAM_CL_RECORD_LONGS];
+    uint64_t gen = 0;
+    bool fetched = lam_cl_record_fetch(c, record, &gen);
+    cl_int err = lam_cl_finish(c);
+    if (err != CL_SUCCESS) return lam_cl_fail("clFinish", err);
+    return fetched ? lam_cl_record_report(c, record, gen) : LAM_OK;
+}
+
+lam_status lam_cl_stats(lam_device *d, lam_queue_stats *out) {
+    lam_cl_ctx *c = lam_cl(d);
+    out->host_waits = atomic_load(&c->waits);
+    out->launches = atomic_load(&c->launches);
+    out->bytes_to_device = atomic_load(&c->to_device);
+    out->bytes_to_host = atomic_load(&c->to_host);
+    return LAM_OK;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src) {
@@ -63,6 +116,7 @@ static const lam_backend_ops cl_ops = {
     .softmax = lam_cl_softmax,
     .gemm = lam_cl_gemm,
     .kernel = lam_cl_kernel_run,
+    .stats = lam_cl_stats,
 };
 
 static void device_string(cl_device_id dev, cl_device_info what, char *out, size_t cap) {
@@ -84,6 +138,12 @@ static bool has_extension(cl_device_id dev, const char *name) {
     }
     free(ext);
     return found;
+}
+
+/* A debugging switch: "1" true, "0" false, anything else (or unset) the default. */
+static bool env_switch(const char *name, bool fallback) {
+    const char *v = getenv(name);
+    return v && (v[0] == '0' || v[0] == '1') && v[1] == '\0' ? v[0] == '1' : fallback;
 }
 
 /* One device's context and queue; NULL (quietly) when the runtime refuses. */
@@ -121,16 +181,23 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsign
     c->max_wg = wg ? wg : 1;
     c->type = (type & CL_DEVICE_TYPE_GPU) ? LAM_DEVICE_GPU
               : (type & CL_DEVICE_TYPE_ACCELERATOR) ? LAM_DEVICE_ACCEL : LAM_DEVICE_CPU;
-    /* Tree kernels need a full LAM_CL_TREE_WG work-group; POCL-style CPUs prefer chunks. */
-    c->tree = c->type != LAM_DEVICE_CPU && c->max_wg >= LAM_CL_TREE_WG;
-    const char *force = getenv("LAMINA_CL_TREE");     /* debugging: 1 forces tree kernels, 0 chunks */
-    if (force && (force[0] == '0' || force[0] == '1')) c->tree = force[0] == '1' && c->max_wg >= LAM_CL_TREE_WG;
-    c->synchronous = c->type == LAM_DEVICE_CPU;
+    /* What GPUs run, CPU devices can be made to run too (README, "Queues, host waits and
+     * the GPU code paths"): LAMINA_CL_TREE=1 work-group tree kernels (they need a full
+     * LAM_CL_TREE_WG work-group; POCL-style CPUs prefer chunks), LAMINA_CL_CLBLAST_DEFAULTS=1
+     * CLBlast's own GEMM parameters. Every queue is asynchronous; LAMINA_CL_ASYNC=0 makes
+     * it synchronous. */
+    c->tree = env_switch("LAMINA_CL_TREE", c->type != LAM_DEVICE_CPU) && c->max_wg >= LAM_CL_TREE_WG;
+    c->synchronous = !env_switch("LAMINA_CL_ASYNC", true);
+    bool pocl = strstr(c->platform_name, "Portable Computing Language") != NULL;
+    c->lazy_compile = c->type == LAM_DEVICE_CPU || pocl;
+    c->own_cache = !pocl;
     c->fp16 = has_extension(dev, "cl_khr_fp16");
-    if (c->type == LAM_DEVICE_CPU) lam_cl_gemm_tune_cpu(c);
+    if (c->type == LAM_DEVICE_CPU && !env_switch("LAMINA_CL_CLBLAST_DEFAULTS", false)) lam_cl_gemm_tune_cpu(c);
     pthread_mutex_init(&c->pool_lock, NULL);
     pthread_mutex_init(&c->prog_lock, NULL);
     pthread_mutex_init(&c->launch_lock, NULL);
+    pthread_mutex_init(&c->seen_lock, NULL);
+    pthread_mutex_init(&c->record_lock, NULL);
     d->ops = &cl_ops;
     d->ctx = c;
     d->type = c->type;
@@ -145,9 +212,9 @@ fail:
     return NULL;
 }
 
-/* Queued work on asynchronous (GPU) queues is drained at exit, before the destructors the
+/* Queued work on asynchronous queues is drained at exit, before the destructors the
  * runtime registered while loading. Destructors registered later (LLVM's lazy statics in
- * POCL) still run first, which is why CPU devices are synchronous (lam_cl_ctx). */
+ * POCL) still run first: harmless, because no compile is ever pending then (cl_sync.c). */
 #define MAX_OPENED 64
 static lam_cl_ctx *opened[MAX_OPENED];
 static int n_opened;

@@ -51,13 +51,28 @@ static CLBlastStatusCode clblast_gemm(lam_cl_ctx *c, const lam_gemm_args *g, con
                                       (size_t)g->c_stride, (size_t)g->batch, &c->queue, ev);
 }
 
+/* What decides the kernels CLBlast runs and their sizes: a new combination may build
+ * programs and compile new specializations (cl_sync.c). The top bit of k[3] keeps GEMM keys
+ * apart from kernel keys; k[0] hashes the rest. */
+static lam_cl_seen_key gemm_key(const lam_gemm_args *g) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    const int64_t rest[] = {g->lda, g->ldb, g->ldc, g->a_off, g->b_off, g->c_off, g->a_stride, g->b_stride, g->c_stride,
+                            g->batch, g->trans_a, g->trans_b, g->dtype, g->alpha == 1.0f, g->beta == 0.0f};
+    for (size_t i = 0; i < sizeof rest / sizeof *rest; ++i) h = (h ^ (uint64_t)rest[i]) * 0x100000001b3ull;
+    return (lam_cl_seen_key){{h, (uint64_t)g->m, (uint64_t)g->n, (uint64_t)g->k | 1ull << 63}};
+}
+
 static lam_status run(lam_device *d, const lam_gemm_args *g) {
     lam_cl_ctx *c = lam_cl(d);
     const char *routine = "CLBlastSgemm";
+    lam_cl_seen_key key = gemm_key(g);
+    bool first = lam_cl_first_begin(c, &key);
     cl_event *ev = lam_cl_prof_library(c);
     CLBlastStatusCode st = clblast_gemm(c, g, &routine, ev);
     lam_cl_prof_record(ev, routine);
-    cl_int err = st == CLBlastSuccess ? lam_cl_settle(c) : CL_SUCCESS;
+    if (st == CLBlastSuccess) lam_cl_count(&c->launches, 1);
+    cl_int err = st == CLBlastSuccess ? lam_cl_settle(c, first) : CL_SUCCESS;
+    lam_cl_first_done(c, &key, first, st == CLBlastSuccess && err == CL_SUCCESS);
     if (err != CL_SUCCESS) return lam_cl_fail(routine, err);
     if (st != CLBlastSuccess)
         return lam_set_error(LAM_ERR_BACKEND, "%s(%lld x %lld x %lld, batch %lld) on %s: CLBlast status %d", routine,

@@ -12,10 +12,17 @@ lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_a
     if ((unsigned)id >= LAM_KERNEL_COUNT) return lam_set_error(LAM_ERR_BACKEND, "%s: unknown kernel %d", d->spec, (int)id);
     const lam_kernel_info *k = &lam_kernel_infos[id];
     if (a->work <= 0) return LAM_OK;
+    lam_cl_ctx *c = lam_cl(d);
     lam_cl_arg args[MAX_ARGS];
     size_t n = 0;
+    bool raises = false;
     for (int v = 0; v < k->views; ++v) {
-        args[n++] = (lam_cl_arg)LAM_ARG_MEM(a->v[v].buf);
+        void *buf = a->v[v].buf;
+        if (!buf) {   /* the device's error record */
+            raises = true;
+            if (!(buf = lam_cl_record(c))) return lam_last_status();
+        }
+        args[n++] = (lam_cl_arg)LAM_ARG_MEM(buf);
         args[n++] = (lam_cl_arg)LAM_ARG_I64(a->v[v].offset);
     }
     for (int i = 0; i < k->ints; ++i) args[n++] = (lam_cl_arg)LAM_ARG_I64(a->i[i]);
@@ -26,5 +33,7 @@ lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_a
     size_t local = k->group > 0 ? (size_t)k->group : 0;
     size_t global = (size_t)a->work * (k->group > 0 ? (size_t)k->group : 1);
     int dtype = k->views > 0 ? (int)a->v[0].dtype : LAM_F32;
-    return lam_cl_launch(lam_cl(d), k->file, name, dtype, global, local, args, n);
+    lam_status st = lam_cl_launch(c, k->file, name, dtype, global, local, args, n);
+    if (st == LAM_OK && raises) lam_cl_count(&c->checks_enqueued, 1);   /* after the enqueue: see cl_check.c */
+    return st;
 }

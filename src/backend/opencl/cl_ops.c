@@ -19,7 +19,9 @@ lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
     cl_int err = clEnqueueFillBuffer(c->queue, (cl_mem)dst->buf, pattern, es, (size_t)dst->offset * es,
                                      (size_t)n * es, 0, NULL, ev);
     lam_cl_prof_record(ev, "clEnqueueFillBuffer");
-    return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueFillBuffer(fill)", err);
+    if (err != CL_SUCCESS) return lam_cl_fail("clEnqueueFillBuffer(fill)", err);
+    lam_cl_count(&c->launches, 1);
+    return LAM_OK;
 }
 
 lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) {
@@ -37,7 +39,9 @@ lam_status lam_cl_copy(lam_device *d, const lam_view *dst, const lam_view *src) 
             cl_int err = clEnqueueCopyBuffer(c->queue, (cl_mem)src->buf, (cl_mem)dst->buf, (size_t)so * es,
                                              (size_t)dof * es, (size_t)n * es, 0, NULL, ev);
             lam_cl_prof_record(ev, "clEnqueueCopyBuffer");
-            return err == CL_SUCCESS ? LAM_OK : lam_cl_fail("clEnqueueCopyBuffer(copy)", err);
+            if (err != CL_SUCCESS) return lam_cl_fail("clEnqueueCopyBuffer(copy)", err);
+            lam_cl_count(&c->launches, 1);
+            return LAM_OK;
         }
     }
     lam_layout Ld = lam_view_layout(dst), Ls = lam_view_layout(src);

@@ -3,8 +3,9 @@
  * "-cl-std=CL1.2 -DLAM_DTYPE=<code>". Built binaries are cached on disk ($LAMINA_CACHE_DIR,
  * else $XDG_CACHE_HOME/lamina, else $HOME/.cache/lamina) under the hex 64-bit FNV-1a of
  * (prelude + file + options + device name + driver + platform version), written to a temp
- * file and renamed. LAMINA_KERNEL_DIR=<dir> reads the prelude and <dir>/<file> instead of the
- * embedded text. Kernel objects are cached per device by (name, dtype). */
+ * file and renamed; not on POCL, which keeps its own (lam_cl_ctx.own_cache). LAMINA_KERNEL_DIR=
+ * <dir> reads the prelude and <dir>/<file> instead of the embedded text. Kernel objects are
+ * cached per device by (name, dtype). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,8 +179,8 @@ static cl_program build_program(lam_cl_ctx *c, const char *file, int dtype) {
     uint64_t h = 0;
     char *text = program_text(c, file, options, &h);
     if (!text) return NULL;
-    char dir[4000], path[4100] = "";
-    cache_dir(dir, sizeof dir);
+    char dir[4000] = "", path[4100] = "";
+    if (c->own_cache) cache_dir(dir, sizeof dir);
     if (dir[0]) snprintf(path, sizeof path, "%s/%016llx.bin", dir, (unsigned long long)h);
     cl_program prog = path[0] ? load_binary(c, path, options) : NULL;
     if (prog) {
@@ -251,7 +252,11 @@ cl_kernel lam_cl_kernel(lam_cl_ctx *c, const char *file, const char *name, int d
     cl_kernel k = NULL;
     for (const lam_cl_kernel_entry *e = c->kernels; e && !k; e = e->next)
         if (e->dtype == dtype && strcmp(e->name, name) == 0) k = e->kernel;
-    if (!k) k = make_kernel(c, file, name, dtype);
+    if (!k) {   /* builds, loads and binary queries compile with LLVM on POCL: one at a time */
+        lam_cl_build_lock();
+        k = make_kernel(c, file, name, dtype);
+        lam_cl_build_unlock();
+    }
     pthread_mutex_unlock(&c->prog_lock);
     return k;
 }
