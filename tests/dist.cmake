@@ -19,3 +19,7 @@ lamina_test_env(parallel_two_pocl)
 set_tests_properties(parallel_two_pocl PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
   "POCL_CACHE_DIR=${LAMINA_TEST_CACHE}/pocl;LAMINA_CACHE_DIR=${LAMINA_TEST_CACHE}/lamina;POCL_DEVICES=pthread pthread;LAMINA_DP_DEVICES=opencl:0:0,opencl:0:1")
 set_tests_properties(parallel parallel_two_pocl PROPERTIES TIMEOUT 300 LABELS dist SKIP_RETURN_CODE 77)
+# One context per OpenCL platform: copies between two POCL devices stay on the devices.
+lamina_add_test(peer test_peer.c)
+set_tests_properties(peer PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS dist ENVIRONMENT
+  "POCL_CACHE_DIR=${LAMINA_TEST_CACHE}/pocl;LAMINA_CACHE_DIR=${LAMINA_TEST_CACHE}/lamina;POCL_DEVICES=pthread pthread")
