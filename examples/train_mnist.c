@@ -324,6 +324,18 @@ static int join(train_options *o, int *argc, char ***argv) {
     return 0;
 }
 
+/* Ranks that would run different numbers of steps would wait for each other for ever:
+ * every rank must see the same data and epochs (--limit, --data, --batch, a resumed state). */
+static int ranks_agree(const train_options *o, lam_dataset *train, lam_dataset *test, int start, int last) {
+    if (!o->distributed) return 0;
+    if (lam_dist_agree("training examples", lam_dataset_size(train)) != LAM_OK ||
+        lam_dist_agree("test examples", lam_dataset_size(test)) != LAM_OK ||
+        lam_dist_agree("the batch", o->batch) != LAM_OK || lam_dist_agree("the first epoch", start) != LAM_OK ||
+        lam_dist_agree("the last epoch", last) != LAM_OK)
+        return fail("distributed run");
+    return 0;
+}
+
 /* A save cut short by a killed run is completed (or dropped) before the state is read; the
  * ranks wait for each other there, so none reads a file another is renaming. */
 static int read_resume_state(train_options *o, int *start) {
@@ -355,7 +367,8 @@ static int run(train_options *o) {
     FILE *csv = NULL;
     epoch_stats *hist = calloc((size_t)o->epochs + 1, sizeof *hist);
     int *numbers = calloc((size_t)o->epochs + 1, sizeof *numbers), done = 0;
-    int rc = !hist || !numbers || load_data(o, model->image, &train, &test) || build(o, model, train, test, dev, &t);
+    int rc = !hist || !numbers || load_data(o, model->image, &train, &test) || build(o, model, train, test, dev, &t) ||
+             ranks_agree(o, train, test, start, last);
     if (!rc && o->csv && !(csv = fopen(o->csv, "w"))) {
         fprintf(stderr, "train_mnist: cannot write %s: %s\n", o->csv, strerror(errno));
         rc = 1;

@@ -5,7 +5,8 @@
 #               (default cpu; "" for the default device)
 #   resume      2 ranks: 2 epochs + save + resume 1 epoch == 3 straight epochs (1e-5); a
 #               2-rank checkpoint refuses a 1-process resume
-#   mismatch    ranks built with different models: every rank reports it, the job ends
+#   mismatch    ranks built with different models, or given different data: every rank
+#               reports it, the job ends
 #   rank_dies   one rank killed mid-training: the job ends (no hang) and the last checkpoint
 #               resumes
 #   journal     a save cut short between its renames is completed on resume, one cut short
@@ -56,6 +57,14 @@ mismatch)
     [ $rc = 0 ] && fail "the job succeeded"
     [ "$(grep -c 'the ranks hold different models' err.txt)" = 2 ] || { cat err.txt; fail "not both ranks said why"; }
     grep 'rank 1 has' err.txt
+    # the same model but other data: every rank says so before the first step
+    timeout 120 mpirun --oversubscribe --bind-to none -np 1 "$exe" --distributed "${common[@]}" \
+        : -np 1 "$exe" --distributed "${common[@]}" --limit 500 >out.txt 2>err.txt
+    rc=$?
+    [ $rc = 124 ] && fail "the job with other data hung"
+    [ $rc = 0 ] && fail "the job with other data succeeded"
+    [ "$(grep -c 'the ranks disagree on training examples: rank 0 has 1000, rank 1 has 500' err.txt)" = 2 ] ||
+        { cat err.txt; fail "not both ranks said the data differ"; }
     ;;
 rank_dies)
     ranks2 "${common[@]}" --epochs 1000 --save ck >run.txt 2>err.txt &

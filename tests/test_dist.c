@@ -339,6 +339,11 @@ static void bad_arguments(void **state) {
     assert_int_equal(lam_ddp_backward(NULL, NULL, 0.0), LAM_ERR_ARG);
     assert_null(lam_ddp_forward(NULL, NULL));
     assert_int_equal(lam_dist_allreduce_sum(NULL, 1), LAM_ERR_ARG);
+    assert_ok(lam_dist_agree("the answer", 42));
+    if (lam_dist_world_size() > 1) {   /* rank r says r: every rank hears of the difference */
+        assert_int_equal(lam_dist_agree("the rank", lam_dist_rank()), LAM_ERR_STATE);
+        assert_string_equal(lam_last_error(), "lam_dist_agree: the ranks disagree on the rank: rank 0 has 0, rank 1 has 1");
+    }
     lam_ddp_free(ddp);
     lam_module_free(m);
 }

@@ -74,6 +74,12 @@ LAM_API void lam_dist_abort(int code);
 LAM_API lam_status lam_dist_barrier(void);
 /* values[i] = the sum of values[i] over the ranks, on every rank (losses, hit counts). */
 LAM_API lam_status lam_dist_allreduce_sum(double *values, int n);
+/* Collective check that every rank passes the same value (a data set's size, the number of
+ * steps, the first epoch): ranks that would make different numbers of collective calls
+ * otherwise wait for each other for ever. LAM_ERR_STATE on every rank when they differ,
+ * naming what and the values ("lam_dist_agree: the ranks disagree on training examples:
+ * rank 0 has 8000, rank 1 has 1000"). */
+LAM_API lam_status lam_dist_agree(const char *what, int64_t value);
 
 /* Checks that every rank holds the same model (the names, kinds, dtypes and shapes of its
  * parameters and buffers; a mismatch is an LAM_ERR_STATE on every rank, naming the ranks and

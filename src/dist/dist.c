@@ -1,5 +1,7 @@
 /* The public process calls of lamina/dist.h over the transport (comm.h), whole-module
  * broadcast, and each rank's part of a data set. */
+#include <stdlib.h>
+
 #include "backend/profile.h"
 #include "core/error.h"
 #include "dist/dist_impl.h"
@@ -16,6 +18,19 @@ lam_status lam_dist_allreduce_sum(double *values, int n) {
     if (!values || n < 0) return lam_set_error(LAM_ERR_ARG, "lam_dist_allreduce_sum: %s", values ? "n < 0" : "NULL values");
     return LAM_PROFILED("dist_allreduce_sum", lam_host_device(), 8.0 * n, 0,
                         lam_comm_allreduce_f64(values, n, "lam_dist_allreduce_sum"));
+}
+
+lam_status lam_dist_agree(const char *what, int64_t value) {
+    int world = lam_comm_size();
+    int64_t *all = calloc((size_t)world, sizeof *all);
+    if (!all) return lam_set_error(LAM_ERR_OOM, "lam_dist_agree: out of memory");
+    lam_status st = lam_comm_allgather_i64(value, all, "lam_dist_agree");
+    for (int r = 1; st == LAM_OK && r < world; ++r)
+        if (all[r] != all[0])
+            st = lam_set_error(LAM_ERR_STATE, "lam_dist_agree: the ranks disagree on %s: rank 0 has %lld, rank %d has %lld",
+                               what ? what : "a value", (long long)all[0], r, (long long)all[r]);
+    free(all);
+    return st;
 }
 
 lam_status lam_dist_broadcast_module(lam_module *m) {
