@@ -37,6 +37,7 @@ struct lam_ddp {
     int *bucket_of;        /* per parameter */
     size_t *offset;        /* per parameter: floats into slab */
     bool *ready;           /* per parameter, this step */
+    int n_ready;           /* how many are */
     lookup_entry *lookup;  /* sorted by tensor, for the hook */
     bucket *b;
     int nb, next_launch;
@@ -190,13 +191,17 @@ static lam_status stage_in(lam_ddp *d, int i) {
     if (d->weight != 1.0)
         for (size_t k = 0; k < n; ++k) dst[k] = (float)(dst[k] * d->weight);
     d->ready[i] = true;
+    d->n_ready++;
     --d->b[d->bucket_of[i]].pending;
     d->stats.staging_s += lam_dist_now() - t0;
     return st;
 }
 
-/* Starts every bucket whose turn has come and whose gradients are all in, then lets the
- * started ones progress (MPI moves non-blocking collectives on when it is called). */
+/* Starts every bucket whose turn has come and whose gradients are all in. While backward
+ * still has gradients to make, lets the started ones progress: MPI moves non-blocking
+ * collectives on only when it is called, and one test of the oldest moves them all. Once
+ * every gradient is in, the wait does it (a test then is only cost: with
+ * mpi_yield_when_idle it gives the core away). */
 static lam_status launch_and_progress(lam_ddp *d) {
     lam_status st = LAM_OK;
     while (st == LAM_OK && d->next_launch < d->nb && d->b[d->next_launch].pending == 0) {
@@ -207,10 +212,13 @@ static lam_status launch_and_progress(lam_ddp *d) {
         b->launched = st == LAM_OK;
         if (b->launched && d->in_backward) d->stats.early_buckets++;
     }
-    for (int k = 0; st == LAM_OK && k < d->next_launch; ++k)
-        if (!d->b[k].done)
+    bool more_to_come = d->in_backward && d->n_ready < d->params.n;
+    for (int k = 0; st == LAM_OK && more_to_come && k < d->next_launch; ++k)
+        if (!d->b[k].done) {
             st = LAM_PROFILED("ddp_allreduce_test", lam_host_device(), 0, 0,
                               lam_comm_test(&d->b[k].req, &d->b[k].done, "lam_ddp_backward"));
+            break;
+        }
     return st;
 }
 
@@ -227,6 +235,7 @@ static lam_status on_grad_ready(lam_tensor *leaf, void *user) {
 
 static void begin_step(lam_ddp *d, double weight) {
     for (int i = 0; i < d->params.n; ++i) d->ready[i] = false;
+    d->n_ready = 0;
     for (int k = 0; k < d->nb; ++k) {
         d->b[k].pending = d->b[k].count;
         d->b[k].launched = d->b[k].done = false;
