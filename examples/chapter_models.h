@@ -5,6 +5,7 @@
 #define LAMINA_EXAMPLES_CHAPTER_MODELS_H
 
 #include <lamina.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,9 @@ static inline lam_tensor *fixed_hidden_mlp_forward(lam_module *m, lam_tensor *x)
     x = lam_forward(self->linear, x);
     x = lam_relu(lam_add_scalar(lam_matmul(x, self->rand_weight), 1));
     x = lam_forward(self->linear, x);             /* the same layer again: shared parameters */
-    while (x && lam_item(lam_sum(lam_abs(x))) > 1) x = lam_div_scalar(x, 2);   /* control flow */
+    double s = 0;
+    while (x && (s = lam_item(lam_sum(lam_abs(x)))) > 1) x = lam_div_scalar(x, 2);   /* control flow */
+    if (isnan(s)) return NULL;   /* lam_item's NAN: it failed (lam_last_error says why), not a small sum */
     return lam_sum(x);
 }
 

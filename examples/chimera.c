@@ -11,8 +11,9 @@ int main(int argc, char **argv) {
     int rc = 1;
     lam_scope_begin();
     lam_tensor *out = chimera ? lam_forward(chimera, lam_rand(LAM_SHAPE(2, 20), dev)) : NULL;
-    if (out) {
-        printf("chimera(X) = %.4f on %s\n", lam_item(out), lam_device_name(dev));
+    double value = out ? lam_item(out) : NAN;   /* NAN: lam_item failed, lam_last_error says why */
+    if (!isnan(value)) {
+        printf("chimera(X) = %.4f on %s\n", value, lam_device_name(dev));
         lam_named_tensor p[32];
         int n = lam_named_parameters(chimera, p, 32);
         for (int i = 0; i < n && i < 32; ++i) {

@@ -13,8 +13,9 @@ int main(int argc, char **argv) {
     int rc = 1;
     lam_scope_begin();
     lam_tensor *out = net ? lam_forward(net, lam_rand(LAM_SHAPE(2, 20), dev)) : NULL;
-    if (out && lam_backward(out) == LAM_OK) {
-        printf("net(X) = %.4f on %s\n", lam_item(out), lam_device_name(dev));
+    double value = out ? lam_item(out) : NAN;   /* NAN: lam_item failed, lam_last_error says why */
+    if (!isnan(value) && lam_backward(out) == LAM_OK) {
+        printf("net(X) = %.4f on %s\n", value, lam_device_name(dev));
         lam_named_tensor p[8];
         int n = lam_named_parameters(net, p, 8);
         for (int i = 0; i < n && i < 8; ++i) {

@@ -26,6 +26,7 @@
  *   lamina/ops.h      maths on tensors
  *   lamina/autograd.h gradients: requires_grad, backward, no_grad, gradcheck
  *   lamina/module.h   modules: classes, children, parameters, device moves, save/load
+ *   lamina/state_dict.h  state_dicts in memory, non-strict and prefixed loads, safetensors
  *   lamina/nn.h       layers (Linear, Sequential, activations) and initializers
  *   lamina/optim.h    SGD, Adam, AdamW; parameter groups, schedules, clipping, checkpoints
  *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches, flat or image-shaped
@@ -42,6 +43,7 @@
 #include "lamina/ops.h"
 #include "lamina/autograd.h"
 #include "lamina/module.h"
+#include "lamina/state_dict.h"
 #include "lamina/nn.h"
 #include "lamina/optim.h"
 #include "lamina/data.h"

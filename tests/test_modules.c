@@ -246,6 +246,81 @@ static void test_bad_modules(void **state) {
     lam_clear_error();
 }
 
+/* ---- errors inside a forward name the module: its dotted path and class --------------- */
+
+typedef struct { lam_module *body, *head; } net_state;
+
+static lam_tensor *net_forward(lam_module *m, lam_tensor *x) {
+    net_state *self = lam_self(m);
+    return lam_forward(self->head, lam_forward(self->body, x));
+}
+
+static const lam_module_class NET = {.name = "Net", .state_size = sizeof(net_state), .forward = net_forward};
+
+static lam_tensor *null_forward(lam_module *m, lam_tensor *x) {
+    (void)m;
+    (void)x;
+    return NULL;   /* a buggy user forward: no result, no error */
+}
+
+static lam_tensor *proj_forward(lam_module *m, lam_tensor *x) { return lam_matmul(x, lam_module_param(m, "w")); }
+
+static const lam_module_class PROJ = {.name = "Proj", .forward = proj_forward};
+
+static const lam_module_class SILENT = {.name = "Silent", .forward = null_forward};
+
+static void test_error_names_module(void **state) {
+    (void)state;
+    lam_device *cpu = lam_device_get("cpu");
+    lam_scope_begin();
+    /* Net(body: Sequential(Linear(20, 30), ReLU, Linear(20, 5)), head: Linear(5, 2)) */
+    lam_module *net = lam_module_new(&NET);
+    net_state *self = lam_self(net);
+    self->body = lam_add_module(net, "body", lam_nn_sequential(3, lam_nn_linear(20, 30), lam_nn_relu(),
+                                                                lam_nn_linear(20, 5)));
+    self->head = lam_add_module(net, "head", lam_nn_linear(5, 2));
+    lam_tensor *x = lam_rand(LAM_SHAPE(2, 20), cpu);
+    lam_clear_error();
+    assert_null(lam_forward(net, x));
+    assert_int_equal(lam_last_status(), LAM_ERR_SHAPE);   /* the innermost module, once */
+    assert_string_equal(lam_last_error(), "body.2 (Linear): input (2, 30) does not match in_features=20");
+    printf("  nested: %s\n", lam_last_error());
+    /* the chapter's MLP: hidden fails, out gets NULL and keeps hidden's message */
+    lam_module *m = mlp_new();
+    assert_non_null(lam_forward(m, x));   /* hidden.in_features = 20 */
+    assert_null(lam_forward(m, lam_rand(LAM_SHAPE(2, 30), cpu)));
+    assert_string_equal(lam_last_error(), "hidden (Linear): input (2, 30) does not match in_features=20");
+    /* an op failing inside a forward is named with the module too */
+    lam_module *proj = lam_module_new(&PROJ);
+    assert_non_null(lam_add_param(proj, "w", lam_zeros(LAM_SHAPE(30, 4), cpu)));
+    lam_module *seq = lam_nn_sequential(2, lam_nn_relu(), proj);
+    assert_null(lam_forward(seq, x));
+    assert_string_equal(lam_last_error(), "1 (Proj): lam_matmul: inner dimensions differ: (2, 20) @ (30, 4)");
+    lam_module_free(seq);
+    /* a forward that returns NULL without an error gets one */
+    lam_module *outer = lam_nn_sequential(2, lam_nn_relu(), lam_module_new(&SILENT));
+    lam_clear_error();
+    assert_null(lam_forward(outer, x));
+    assert_int_equal(lam_last_status(), LAM_ERR_STATE);
+    assert_string_equal(lam_last_error(), "1 (Silent): forward returned NULL without an error");
+    lam_module_free(outer);
+    /* the root alone, and a NULL input (an earlier failure) adds nothing */
+    lam_module *lin = lam_nn_linear(20, 5);
+    assert_null(lam_forward(lin, lam_rand(LAM_SHAPE(3), cpu)));
+    assert_string_equal(lam_last_error(), "Linear: input (3,) does not match in_features=20");
+    assert_null(lam_forward(net, NULL));
+    assert_string_equal(lam_last_error(), "Linear: input (3,) does not match in_features=20");
+    /* and a good forward afterwards works */
+    lam_clear_error();
+    assert_non_null(lam_forward(m, x));
+    assert_int_equal(lam_last_status(), LAM_OK);
+    lam_module_free(lin);
+    lam_module_free(m);
+    lam_module_free(net);
+    lam_scope_end();
+    lam_clear_error();
+}
+
 /* ---- memory: training steps and a freed model leave no tensor behind ------------------- */
 
 static void test_no_leaks(void **state) {
@@ -271,6 +346,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pytorch_twins), cmocka_unit_test(test_names),       cmocka_unit_test(test_lazy),
         cmocka_unit_test(test_module_to),     cmocka_unit_test(test_bad_modules), cmocka_unit_test(test_no_leaks),
+        cmocka_unit_test(test_error_names_module),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,6 +265,23 @@ static void test_save_load(void **state) {
     fclose(f);
     assert_int_not_equal(lam_optim_load(sgd, path), LAM_OK);
     assert_int_not_equal(lam_optim_load(sgd, "/nonexistent/dir/x.optim"), LAM_OK);
+    /* a negative step count (Adam divides by 1 - beta^step) or a "steps" that is no count */
+    steps(m, adam, 0, 1);
+    assert_int_equal(lam_optim_save(adam, path), LAM_OK);
+    for (int bad = 0; bad < 2; ++bad) {
+        lam_state_dict *sd = lam_safetensors_load(path, lam_device_get("cpu"));
+        assert_non_null(sd);
+        if (bad == 0) assert_int_equal(lam_fill_(lam_state_dict_get(sd, "state.w.step"), -3), LAM_OK);
+        else assert_int_equal(lam_state_dict_set_metadata(sd, "steps", "12 apples"), LAM_OK);
+        char bad_path[sizeof path + 8];
+        snprintf(bad_path, sizeof bad_path, "%s.bad", path);
+        assert_int_equal(lam_safetensors_save(sd, bad_path), LAM_OK);
+        lam_state_dict_free(sd);
+        assert_int_equal(lam_optim_load(adam, bad_path), LAM_ERR_FORMAT);
+        print_message("  %s\n", lam_last_error());
+        remove(bad_path);
+    }
+    assert_int_equal(lam_optim_load(adam, path), LAM_OK);
     lam_optim_free(sgd);
     lam_optim_free(adam);
     lam_module_free(m);
@@ -290,6 +307,25 @@ static void test_errors(void **state) {
     assert_memory_equal(got, p0, sizeof got);
     lam_optim_free(o);
     lam_module_free(m);
+    /* an empty parameter list is an error (PyTorch's too), for modules and for tensors */
+    lam_module *relu = lam_nn_relu();
+    lam_clear_error();
+    assert_null(lam_sgd(relu, (lam_sgd_options){.lr = 0.1f}));
+    assert_int_equal(lam_last_status(), LAM_ERR_ARG);
+    assert_non_null(strstr(lam_last_error(), "lam_sgd"));
+    assert_non_null(strstr(lam_last_error(), "empty parameter list"));
+    assert_non_null(strstr(lam_last_error(), "ReLU"));
+    assert_null(lam_adam(relu, (lam_adam_options){0}));
+    lam_module_free(relu);
+    assert_null(lam_optim_new_tensors(LAM_OPTIM_SGD, NULL, 0, &(lam_sgd_options){.lr = 0.1f}));
+    assert_non_null(strstr(lam_last_error(), "empty parameter list"));
+    /* a lazy layer's parameters come at its first forward: not empty */
+    lam_module *lazy = lam_nn_lazy_linear(3);
+    o = lam_sgd(lazy, (lam_sgd_options){.lr = 0.1f});
+    assert_non_null(o);
+    lam_optim_free(o);
+    lam_module_free(lazy);
+    lam_clear_error();
 }
 
 int main(void) {

@@ -1,12 +1,20 @@
 /* state_dicts as safetensors: a lamina-saved file PyTorch verified, bad and malformed files
  * that change nothing, persistent and non-persistent buffers. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <lamina.h>
@@ -164,6 +172,11 @@ static void test_malformed_files(void **state) {
                       "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16},
         {"metadata not strings", "{\"__metadata__\":{\"a\":1}}", 0},
         {"no data_offsets", "{\"weight\":{\"dtype\":\"F32\",\"shape\":[2,2]}}", 16},
+        /* "weight\0evil" must not load as "weight": names (and values) hold no NUL */
+        {"NUL in a name", "{\"weight\\u0000evil\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                          "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}", 24},
+        {"NUL in a dtype", "{\"weight\":{\"dtype\":\"F32\\u0000\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+                           "\"bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}", 24},
     };
     char path[512];
     snprintf(path, sizeof path, "%s/malformed.safetensors", LAMINA_TEST_TMP_DIR);
@@ -175,11 +188,28 @@ static void test_malformed_files(void **state) {
         assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
         printf("  %-22s %s\n", cases[i].why, strstr(lam_last_error(), ": ") + 2);
     }
-    /* a header length far past the end of the file */
+    /* a header length past the end of the file */
     FILE *f = fopen(path, "wb");
+    fwrite("\xff\xff\x0f\0\0\0\0\0{}", 1, 10, f);
+    fclose(f);
+    assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
+    assert_non_null(strstr(lam_last_error(), "truncated"));
+    /* a header length over the 100 MB cap says so (not "truncated") */
+    f = fopen(path, "wb");
     fwrite("\xff\xff\xff\xff\0\0\0\0{}", 1, 10, f);
     fclose(f);
     assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
+    printf("  %-22s %s\n", "header over the cap", strstr(lam_last_error(), ": ") + 2);
+    assert_non_null(strstr(lam_last_error(), "100 MiB"));
+    assert_null(strstr(lam_last_error(), "truncated"));
+    /* a raw NUL byte inside a name is refused too */
+    write_st(path, cases[0].header, cases[0].data);
+    f = fopen(path, "r+b");
+    fseek(f, 8 + 7, SEEK_SET);   /* {"weight" -> {"weig\0t */
+    fputc(0, f);
+    fclose(f);
+    assert_int_equal(lam_load(m, path), LAM_ERR_FORMAT);
+    assert_non_null(strstr(lam_last_error(), "NUL"));
     assert_unchanged(m, &s);
     /* and the well-formed one loads: 0x3f3f3f3f is 0.747059 */
     write_st(path, cases[0].header, cases[0].data);
@@ -223,10 +253,161 @@ static void test_persistence(void **state) {
     lam_clear_error();
 }
 
-int main(void) {
+/* ---- saving: a writer killed mid-save leaves the old file; its temporary is cleaned ----- */
+
+/* How many "<dir>/<base>.tmp.*" files exist. */
+static int count_temps(const char *dir, const char *base) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += !strncmp(e->d_name, prefix, strlen(prefix));
+    closedir(d);
+    return n;
+}
+
+static void touch(const char *dir, const char *name) {
+    char p[768];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs("half a checkpoint", f);
+    fclose(f);
+}
+
+static bool exists(const char *dir, const char *name) {
+    char p[768];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* A pid that no process has: a child that has exited and been reaped. */
+static pid_t dead_pid(void) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+static void test_stale_temporaries(void **state) {
+    (void)state;
+    const char *dir = LAMINA_TEST_TMP_DIR;
+    char path[512], name[128];
+    snprintf(path, sizeof path, "%s/stale.safetensors", dir);
+    pid_t dead = dead_pid();
+    struct { const char *fmt; long pid; bool removed; } files[] = {
+        {"stale.safetensors.tmp.%ld", dead, true},              /* the old naming */
+        {"stale.safetensors.tmp.%ld.3", dead, true},            /* the current one */
+        {"stale.safetensors.tmp.%ld.4", (long)getpid(), false}, /* this process: maybe another thread's */
+        {"stale.safetensors.tmp.%ld.5", (long)getppid(), false},/* a live process */
+        {"stale.safetensors.tmp.%ld.x", dead, false},           /* not a temporary of ours */
+        {"other.safetensors.tmp.%ld", dead, false},             /* another path's */
+        {"stale.safetensors.tmp.%ld.9", dead, false},           /* locked: a writer in another PID namespace */
+    };
+    int nfiles = (int)(sizeof files / sizeof *files);
+    for (int i = 0; i < nfiles; ++i) {
+        snprintf(name, sizeof name, files[i].fmt, files[i].pid);
+        touch(dir, name);
+    }
+    snprintf(name, sizeof name, files[nfiles - 1].fmt, files[nfiles - 1].pid);
+    char locked[768];
+    snprintf(locked, sizeof locked, "%s/%s", dir, name);
+    int fd = open(locked, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+
+    lam_module *m = lam_nn_linear(2, 2);
+    assert_int_equal(lam_save(m, path), LAM_OK);
+    for (int i = 0; i < nfiles; ++i) {
+        snprintf(name, sizeof name, files[i].fmt, files[i].pid);
+        if (exists(dir, name) == files[i].removed) fail_msg("%s %s", name, files[i].removed ? "was kept" : "was removed");
+        char p[768];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        remove(p);
+    }
+    close(fd);
+    assert_int_equal(lam_load(m, path), LAM_OK);
+    lam_module_free(m);
+    remove(path);
+}
+
+static double weight_sum(lam_module *m) {
+    lam_scope_begin();
+    double s = lam_item(lam_sum(lam_module_param(m, "weight")));
+    lam_scope_end();
+    return s;
+}
+
+/* 16 MB of weights: saving takes long enough to be killed in the middle. */
+static lam_module *big_model(uint64_t seed) {
+    lam_manual_seed(seed);
+    return lam_nn_linear_nobias(4096, 1024);
+}
+
+/* The child (this program, re-executed): saves the seed-2 model to path until killed. */
+static int save_forever(const char *path) {
+    lam_set_default_device(lam_device_get("cpu"));
+    lam_module *m = big_model(2);
+    while (m && lam_save(m, path) == LAM_OK) continue;
+    fprintf(stderr, "save_forever: %s\n", lam_last_error());
+    return 1;
+}
+
+static char self_exe[4096];
+
+static void test_killed_mid_save(void **state) {
+    (void)state;
+    const char *dir = LAMINA_TEST_TMP_DIR;
+    char path[512];
+    snprintf(path, sizeof path, "%s/killed.safetensors", dir);
+    lam_module *a = big_model(1), *b = big_model(2), *c = big_model(3);
+    double sum_a = weight_sum(a), sum_b = weight_sum(b);
+    assert_int_equal(lam_save(a, path), LAM_OK);
+    char *argv[] = {self_exe, "--save-forever", path, NULL};
+    bool killed_mid_write = false;
+    for (int attempt = 0; attempt < 20 && !killed_mid_write; ++attempt) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            execv(self_exe, argv);
+            _exit(127);
+        }
+        /* wait until the child is writing its temporary, then kill it */
+        for (int polls = 0; polls < 100000 && !count_temps(dir, "killed.safetensors"); ++polls)
+            nanosleep(&(struct timespec){0, 100000}, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        killed_mid_write = count_temps(dir, "killed.safetensors") > 0;
+        /* whichever save finished last, the file is whole */
+        assert_int_equal(lam_load(c, path), LAM_OK);
+        double s = weight_sum(c);
+        assert_true(s == sum_a || s == sum_b);
+    }
+    assert_true(killed_mid_write);
+    print_message("  killed mid-save: %d temporary file(s) left\n", count_temps(dir, "killed.safetensors"));
+    assert_int_equal(lam_save(a, path), LAM_OK);   /* the next save cleans up */
+    assert_int_equal(count_temps(dir, "killed.safetensors"), 0);
+    assert_int_equal(lam_load(c, path), LAM_OK);
+    assert_true(weight_sum(c) == sum_a);
+    lam_module_free(a);
+    lam_module_free(b);
+    lam_module_free(c);
+    remove(path);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--save-forever")) return save_forever(argv[2]);
+    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (n > 0) self_exe[n] = '\0';
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_saved_file), cmocka_unit_test(test_bad_files), cmocka_unit_test(test_malformed_files),
-        cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_persistence), cmocka_unit_test(test_stale_temporaries),
+        cmocka_unit_test(test_killed_mid_save),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

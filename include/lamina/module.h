@@ -54,6 +54,11 @@ LAM_API lam_module *lam_add_module(lam_module *m, const char *name, lam_module *
 LAM_API lam_tensor *lam_add_param(lam_module *m, const char *name, lam_tensor *t);
 /* Registers a non-trainable buffer; persistent buffers are saved in state_dicts. */
 LAM_API lam_tensor *lam_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool persistent);
+/* Runs m's forward. On failure (NULL) the message names the innermost module that failed by
+ * its dotted path from the outermost lam_forward and its class:
+ *   "body.2 (Linear): input (2, 30) does not match in_features=20"
+ * (the outermost module alone: "Linear: ..."). So a class's forward reports what went wrong
+ * without naming itself. A forward that returns NULL without an error gets LAM_ERR_STATE. */
 LAM_API lam_tensor *lam_forward(lam_module *m, lam_tensor *x);
 LAM_API lam_module *lam_module_retain(lam_module *m);
 LAM_API void lam_module_free(lam_module *m);
@@ -95,7 +100,9 @@ LAM_API lam_device *lam_module_device(const lam_module *m);
 LAM_API lam_status lam_module_to_dtype(lam_module *m, lam_dtype dt);
 
 /* state_dict as safetensors, readable by PyTorch and Hugging Face. Saving is atomic; loading
- * is strict (missing, unexpected or mis-shaped keys fail) and changes nothing on error. */
+ * is strict (missing, unexpected or mis-shaped keys fail) and changes nothing on error; lazy
+ * layers that have not run yet take their shapes from the file. lamina/state_dict.h has
+ * state_dicts in memory, non-strict and prefixed loads, and safetensors files of any tensors. */
 LAM_API lam_status lam_save(lam_module *m, const char *path);
 LAM_API lam_status lam_load(lam_module *m, const char *path);
 

@@ -51,6 +51,9 @@ typedef struct {
     float weight_decay;   /* L2 for Adam; decoupled for AdamW (0 means 0.01 for AdamW) */
 } lam_adam_options;
 
+/* Optimizers over m's parameters (and those its lazy layers make at their first forward).
+ * NULL with LAM_ERR_ARG for bad options, or for a module without parameters and without
+ * lazy layers ("got an empty parameter list", as PyTorch says). */
 LAM_API lam_optim *lam_sgd(lam_module *m, lam_sgd_options opt);
 LAM_API lam_optim *lam_adam(lam_module *m, lam_adam_options opt);
 LAM_API lam_optim *lam_adamw(lam_module *m, lam_adam_options opt);

@@ -86,7 +86,10 @@ LAM_API char *lam_shape_str(const lam_tensor *t, char *buf, size_t size);
 LAM_API lam_status lam_read(const lam_tensor *t, void *dst, size_t dst_bytes);
 /* Overwrites t's elements with row-major host data of t's dtype and numel. */
 LAM_API lam_status lam_write(lam_tensor *t, const void *src, size_t src_bytes);
-/* The value of a one-element tensor, as a double. NAN and an error otherwise. Waits. */
+/* The value of a one-element tensor, as a double. Waits. On any error (t is NULL because
+ * an earlier op failed, t has more than one element, the device failed) it returns NAN and
+ * leaves the reason in lam_last_error(). NAN compares false with everything, so check
+ * isnan() before a comparison decides anything: `while (lam_item(s) > 1)` would just stop. */
 LAM_API double lam_item(const lam_tensor *t);
 /* A copy on dev; on t's own device a new handle sharing t's storage (no copy). */
 LAM_API lam_tensor *lam_to(lam_tensor *t, lam_device *dev);

@@ -10,6 +10,7 @@
 
 static _Thread_local lam_status last_status = LAM_OK;
 static _Thread_local char last_message[1024];
+static _Thread_local unsigned long long error_serial;
 
 static const char *const status_names[] = {
     "LAM_OK", "LAM_ERR_ARG", "LAM_ERR_SHAPE", "LAM_ERR_DEVICE", "LAM_ERR_OOM",
@@ -19,6 +20,7 @@ _Static_assert(sizeof status_names / sizeof *status_names == LAM_STATUS_COUNT,
                "status_names must name every lam_status");
 
 lam_status lam_last_status(void) { return last_status; }
+unsigned long long lam_error_serial(void) { return error_serial; }
 const char *lam_last_error(void) { return last_message; }
 
 void lam_clear_error(void) {
@@ -45,6 +47,7 @@ lam_status lam_set_error(lam_status s, const char *fmt, ...) {
     vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
     last_status = s;
+    error_serial++;
     const char *env = getenv("LAMINA_ABORT_ON_ERROR");
     if (env && strcmp(env, "1") == 0) abort_with_backtrace();
     return s;

@@ -6,6 +6,9 @@
 
 /* Records an error (and aborts with a backtrace under LAMINA_ABORT_ON_ERROR=1). Returns s. */
 lam_status lam_set_error(lam_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Counts lam_set_error calls on this thread: a caller compares two readings to tell whether
+ * an error was set in between (lam_forward names the module an error came from). */
+unsigned long long lam_error_serial(void);
 /* For an op handed NULL: keeps an earlier error (the root cause) or records LAM_ERR_ARG. */
 void lam_null_arg(const char *op);
 

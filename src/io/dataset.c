@@ -71,7 +71,9 @@ lam_dataset *lam_dataset_load_idx(const char *images_path, const char *labels_pa
     d->n = im.dims[0];
     d->features = im.numel / d->n;
     set_example_shape(d, &im);
-    d->images = malloc((size_t)im.numel * sizeof *d->images);
+    size_t image_bytes;   /* numel <= 2^34 bytes, but size_t may be 32 bits */
+    if (__builtin_mul_overflow((size_t)im.numel, sizeof *d->images, &image_bytes)) image_bytes = SIZE_MAX;
+    d->images = malloc(image_bytes);
     d->labels = malloc((size_t)d->n * sizeof *d->labels);
     d->order = malloc((size_t)d->n * sizeof *d->order);
     if (!d->images || !d->labels || !d->order) {

@@ -4,14 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 
 #define ST_MAX_HEADER (100u << 20)   /* the Rust reference caps the header at 100 MB too */
+#define ST_MAX_OFFSET ((size_t)1 << 53)   /* offsets are JSON numbers: doubles */
 
 
 struct lam_st_file {
@@ -30,36 +31,66 @@ static bool write_u64le(FILE *f, uint64_t v) {
     return fwrite(b, 1, 8, f) == 8;
 }
 
+/* Bytes of t's data; false if the count overflows or passes 2^53, past which a JSON number
+ * (a double) no longer holds an offset exactly. */
+static bool tensor_bytes(lam_tensor *t, size_t *out) {
+    return !__builtin_mul_overflow((size_t)lam_numel(t), lam_dtype_size(lam_tensor_dtype(t)), out) &&
+           *out <= ST_MAX_OFFSET;
+}
+
+/* Adds item under key, or frees it: false if either step failed (out of memory). */
+static bool add_owned(cJSON *obj, const char *key, cJSON *item) {
+    if (item && cJSON_AddItemToObject(obj, key, item)) return true;
+    cJSON_Delete(item);
+    return false;
+}
+
+/* {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}; NULL when out of memory. */
+static cJSON *entry_json(lam_tensor *t, size_t begin, size_t end) {
+    cJSON *e = cJSON_CreateObject(), *shape = NULL;
+    bool ok = e && cJSON_AddStringToObject(e, "dtype", lam_dtype_traits_of(lam_tensor_dtype(t))->safetensors) &&
+              (shape = cJSON_AddArrayToObject(e, "shape"));
+    for (int d = 0; ok && d < lam_ndim(t); ++d) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)lam_dim(t, d)));
+    double offs[2] = {(double)begin, (double)end};
+    if (ok) ok = add_owned(e, "data_offsets", cJSON_CreateDoubleArray(offs, 2));
+    if (ok) return e;
+    cJSON_Delete(e);
+    return NULL;
+}
+
+/* The metadata object, checked to map strings to strings; NULL with a message if not. */
+static cJSON *metadata_object(const char *metadata_json) {
+    cJSON *md = cJSON_Parse(metadata_json);
+    bool ok = cJSON_IsObject(md);
+    for (cJSON *it = md ? md->child : NULL; ok && it; it = it->next) ok = cJSON_IsString(it);
+    if (ok) return md;
+    cJSON_Delete(md);
+    lam_set_error(LAM_ERR_ARG, "lam_st_write: metadata must be a JSON object of strings");
+    return NULL;
+}
+
 static char *build_header(int n, const char *const *names, lam_tensor *const *tensors, const char *metadata_json) {
     cJSON *root = cJSON_CreateObject();
-    if (!root) return NULL;
-    if (metadata_json) {
-        cJSON *md = cJSON_Parse(metadata_json);
-        bool ok = cJSON_IsObject(md);
-        for (cJSON *it = md ? md->child : NULL; ok && it; it = it->next) ok = cJSON_IsString(it);
-        if (!ok) {
-            cJSON_Delete(md);
+    bool ok = root != NULL;
+    if (ok && metadata_json) {
+        cJSON *md = metadata_object(metadata_json);
+        if (!md) {
             cJSON_Delete(root);
-            lam_set_error(LAM_ERR_ARG, "lam_st_write: metadata must be a JSON object of strings");
             return NULL;
         }
-        cJSON_AddItemToObject(root, "__metadata__", md);
+        ok = add_owned(root, "__metadata__", md);
     }
-    size_t off = 0;
-    for (int i = 0; i < n; ++i) {
-        lam_dtype dt = lam_tensor_dtype(tensors[i]);
-        size_t bytes = (size_t)lam_numel(tensors[i]) * lam_dtype_size(dt);
-        cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray();
-        double offs[2] = {(double)off, (double)(off + bytes)};
-        cJSON_AddItemToObject(root, names[i], e);
-        cJSON_AddStringToObject(e, "dtype", lam_dtype_traits_of(dt)->safetensors);
-        for (int d = 0; d < lam_ndim(tensors[i]); ++d)
-            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)lam_dim(tensors[i], d)));
-        cJSON_AddItemToObject(e, "shape", shape);
-        cJSON_AddItemToObject(e, "data_offsets", cJSON_CreateDoubleArray(offs, 2));
+    size_t off = 0, bytes = 0;
+    for (int i = 0; ok && i < n; ++i) {
+        if (!tensor_bytes(tensors[i], &bytes) || bytes > ST_MAX_OFFSET - off) {
+            cJSON_Delete(root);
+            lam_set_error(LAM_ERR_ARG, "lam_st_write: the data passes 2^53 bytes at \"%s\"", names[i]);
+            return NULL;
+        }
+        ok = add_owned(root, names[i], entry_json(tensors[i], off, off + bytes));
         off += bytes;
     }
-    char *text = cJSON_PrintUnformatted(root);
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!text) lam_set_error(LAM_ERR_OOM, "lam_st_write: out of host memory for the header");
     return text;
@@ -71,8 +102,8 @@ static lam_status write_body(FILE *f, const char *header, int n, lam_tensor *con
     for (size_t i = hlen; i < padded; ++i)
         if (fputc(' ', f) == EOF) return LAM_ERR_IO;
     for (int i = 0; i < n; ++i) {
-        size_t bytes = (size_t)lam_numel(tensors[i]) * lam_dtype_size(lam_tensor_dtype(tensors[i]));
-        if (!bytes) continue;
+        size_t bytes;
+        if (!tensor_bytes(tensors[i], &bytes) || !bytes) continue;   /* build_header checked the sizes */
         void *host = malloc(bytes);
         if (!host) return lam_set_error(LAM_ERR_OOM, "lam_st_write: out of host memory for %zu bytes", bytes);
         lam_status st = lam_read(tensors[i], host, bytes);   /* row-major, host byte order (LE) */
@@ -90,33 +121,27 @@ lam_status lam_st_write(const char *path, int n, const char *const *names, lam_t
         if (!names[i] || !tensors[i]) return lam_set_error(LAM_ERR_ARG, "lam_st_write: entry %d is NULL", i);
         if (!strcmp(names[i], "__metadata__"))
             return lam_set_error(LAM_ERR_ARG, "lam_st_write: \"__metadata__\" is reserved");
+        if (strlen(names[i]) >= sizeof ((lam_st_entry *)0)->name)   /* longer than the reader takes */
+            return lam_set_error(LAM_ERR_ARG, "lam_st_write: name \"%.40s...\" is over 255 characters", names[i]);
         for (int j = 0; j < i; ++j)
             if (!strcmp(names[i], names[j])) return lam_set_error(LAM_ERR_ARG, "lam_st_write: name \"%s\" twice", names[i]);
     }
     char *header = build_header(n, names, tensors, metadata_json);
     if (!header) return lam_last_status();
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+    lam_atomic_file a;
+    if (lam_atomic_open(&a, path, "lam_st_write") != LAM_OK) {
         free(header);
-        return lam_set_error(LAM_ERR_ARG, "lam_st_write: path too long: %s", path);
+        return lam_last_status();
     }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(header);
-        return lam_set_error(LAM_ERR_IO, "lam_st_write: cannot create %s: %s", tmp, strerror(errno));
-    }
-    lam_status st = write_body(f, header, n, tensors);
+    lam_status st = write_body(a.f, header, n, tensors);
     free(header);
-    if (st == LAM_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) st = LAM_ERR_IO;
-    if (fclose(f) != 0 && st == LAM_OK) st = LAM_ERR_IO;
-    if (st == LAM_OK && rename(tmp, path) != 0) st = LAM_ERR_IO;
     if (st != LAM_OK) {
         int err = errno;
-        remove(tmp);
-        if (st == LAM_ERR_IO) return lam_set_error(LAM_ERR_IO, "lam_st_write: writing %s failed: %s", path, strerror(err));
-        return st;
+        lam_atomic_abort(&a);
+        return st == LAM_ERR_IO ? lam_set_error(LAM_ERR_IO, "lam_st_write: writing %s failed: %s", path, strerror(err))
+                                : st;
     }
-    return LAM_OK;
+    return lam_atomic_commit(&a);
 }
 
 /* --- reading -------------------------------------------------------------------------- */
@@ -128,7 +153,8 @@ static lam_st_file *fail(lam_st_file *f, lam_status s, const char *path, const c
 }
 
 static bool as_size(const cJSON *j, size_t *out) {
-    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 9007199254740992.0 ||
+    /* the range test comes first (and rejects NaN): casting an out-of-range double is UB */
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= 0 && j->valuedouble <= (double)ST_MAX_OFFSET) ||
         j->valuedouble != (double)(uint64_t)j->valuedouble)
         return false;
     *out = (size_t)j->valuedouble;
@@ -195,10 +221,34 @@ static bool check_layout(lam_st_file *f, size_t data_size, char *why, size_t wsi
     return ok;
 }
 
+/* A NUL byte, or a \u0000 escape (one preceded by an odd run of backslashes), anywhere in
+ * the header: cJSON would cut the string there, so "weight\u0000x" would load as "weight". */
+static bool has_nul(const char *text, size_t n) {
+    if (memchr(text, '\0', n)) return true;
+    for (const char *p = text; (p = memmem(p, n - (size_t)(p - text), "u0000", 5)); ++p) {
+        const char *q = p;
+        while (q > text && q[-1] == '\\') --q;
+        if ((p - q) % 2) return true;
+    }
+    return false;
+}
+
 static lam_st_file *parse(lam_st_file *f, const char *path) {
     uint64_t hlen = 0;
     for (int i = 0; i < 8; ++i) hlen |= (uint64_t)f->bytes[i] << (8 * i);
-    if (hlen > ST_MAX_HEADER || hlen > f->size - 8) return fail(f, LAM_ERR_FORMAT, path, "header length past the end (truncated?)");
+    char why[400] = "";
+    if (hlen > ST_MAX_HEADER) {
+        snprintf(why, sizeof why, "the header length %llu is over the %u-byte (100 MiB) limit", (unsigned long long)hlen,
+                 ST_MAX_HEADER);
+        return fail(f, LAM_ERR_FORMAT, path, why);
+    }
+    if (hlen > f->size - 8) {
+        snprintf(why, sizeof why, "the header length %llu is past the end of the %zu-byte file (truncated?)",
+                 (unsigned long long)hlen, f->size);
+        return fail(f, LAM_ERR_FORMAT, path, why);
+    }
+    if (has_nul((const char *)f->bytes + 8, (size_t)hlen))
+        return fail(f, LAM_ERR_FORMAT, path, "the header holds a NUL character (\\u0000): names and values may not");
     f->data_start = 8 + (size_t)hlen;
     size_t data_size = f->size - f->data_start;
     cJSON *h = cJSON_ParseWithLength((const char *)f->bytes + 8, (size_t)hlen);
@@ -208,7 +258,6 @@ static lam_st_file *parse(lam_st_file *f, const char *path) {
     }
     int count = cJSON_GetArraySize(h);
     f->entries = calloc((size_t)count + 1, sizeof *f->entries);
-    char why[400] = "";
     bool ok = f->entries != NULL;
     for (cJSON *it = h->child; ok && it; it = it->next) {
         if (!strcmp(it->string, "__metadata__")) {
@@ -267,6 +316,13 @@ const void *lam_st_data(const lam_st_file *f, const lam_st_entry *e) { return f-
 const char *lam_st_metadata(const lam_st_file *f, const char *key) {
     const cJSON *v = f ? cJSON_GetObjectItemCaseSensitive(f->metadata, key) : NULL;
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *lam_st_metadata_at(const lam_st_file *f, int i, const char **value) {
+    const cJSON *kv = f && f->metadata && i >= 0 ? cJSON_GetArrayItem(f->metadata, i) : NULL;
+    if (!kv) return NULL;
+    *value = kv->valuestring;
+    return kv->string;
 }
 
 lam_tensor *lam_st_tensor(const lam_st_file *f, const char *name, lam_device *dev) {

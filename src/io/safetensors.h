@@ -7,7 +7,7 @@
 #include "lamina/tensor.h"
 
 /* Writes tensors (any device, any layout) under names, with optional metadata (a JSON
- * object of string values, or NULL). Atomic: path.tmp.<pid>, fsync, rename. */
+ * object of string values, or NULL). Atomic (io/atomic_file.h): a crash leaves the old file. */
 lam_status lam_st_write(const char *path, int n, const char *const *names, lam_tensor *const *tensors,
                         const char *metadata_json);
 
@@ -31,6 +31,8 @@ const lam_st_entry *lam_st_find(const lam_st_file *f, const char *name);   /* NU
 const void *lam_st_data(const lam_st_file *f, const lam_st_entry *e);
 /* A metadata value, or NULL. */
 const char *lam_st_metadata(const lam_st_file *f, const char *key);
+/* Metadata entry i in the file's order: its key, and its value in *value; NULL past the end. */
+const char *lam_st_metadata_at(const lam_st_file *f, int i, const char **value);
 /* A new tensor on dev holding the named entry (in the current scope); NULL if absent. */
 lam_tensor *lam_st_tensor(const lam_st_file *f, const char *name, lam_device *dev);
 

@@ -53,18 +53,42 @@ static lam_status materialize(lam_module *m, int64_t in_features) {
     return linear_reset(m);
 }
 
+/* A LazyLinear becomes a Linear of in_features = in (PyTorch turns the class too). */
+static lam_status lazy_materialize(lam_module *m, int64_t in) {
+    lam_status st = materialize(m, in);
+    if (st != LAM_OK) return st;
+    m->lazy_pending = false;
+    lam_module_set_class(m, &LINEAR);
+    return LAM_OK;
+}
+
+/* A state_dict's weight (out_features, in) gives in. */
+static bool lazy_infer(const lam_module *m, int ndim, const int64_t *shape, int64_t *in) {
+    const linear_state *s = lam_self_const(m);
+    if (ndim != 2 || shape[0] != s->out_features || shape[1] <= 0) return false;
+    *in = shape[1];
+    return true;
+}
+
+static int lazy_plan(const lam_module *m, int64_t in, lam_lazy_tensor *out, int max) {
+    const linear_state *s = lam_self_const(m);
+    int n = s->has_bias ? 2 : 1;
+    if (max >= 1) out[0] = (lam_lazy_tensor){"weight", 2, {s->out_features, in}};
+    if (max >= 2 && s->has_bias) out[1] = (lam_lazy_tensor){"bias", 1, {s->out_features}};
+    return n;
+}
+
+static const lam_lazy_ops LAZY_LINEAR_OPS = {.key = "weight", .infer = lazy_infer, .plan = lazy_plan,
+                                             .materialize = lazy_materialize};
+
 static lam_tensor *linear_forward(lam_module *m, lam_tensor *x) {
     linear_state *s = lam_self(m);
-    if (lam_ndim(x) < 1) LAM_FAIL_NULL(LAM_ERR_SHAPE, "%s: input must have at least one dimension", m->cls->name);
+    if (lam_ndim(x) < 1) LAM_FAIL_NULL(LAM_ERR_SHAPE, "input must have at least one dimension");
     int64_t in = lam_dim(x, -1);
-    if (m->lazy_pending) {
-        if (materialize(m, in) != LAM_OK) return NULL;
-        m->lazy_pending = false;
-        lam_module_set_class(m, &LINEAR);   /* PyTorch turns a LazyLinear into a Linear */
-    }
+    if (m->lazy_pending && lazy_materialize(m, in) != LAM_OK) return NULL;
     if (in != s->in_features) {
         char sh[96];
-        LAM_FAIL_NULL(LAM_ERR_SHAPE, "Linear: input %s does not match in_features=%lld", lam_shape_str(x, sh, sizeof sh),
+        LAM_FAIL_NULL(LAM_ERR_SHAPE, "input %s does not match in_features=%lld", lam_shape_str(x, sh, sizeof sh),
                       (long long)s->in_features);
     }
     lam_tensor *y = lam_matmul(x, lam_transpose(s->weight, 0, 1));
@@ -81,6 +105,7 @@ static lam_module *make_linear(const char *op, int64_t in_features, int64_t out_
     s->out_features = out_features;
     s->has_bias = bias;
     m->lazy_pending = lazy;
+    m->lazy = lazy ? &LAZY_LINEAR_OPS : NULL;
     if (!lazy && materialize(m, in_features) != LAM_OK) {
         lam_module_free(m);
         return NULL;

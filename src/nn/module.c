@@ -156,15 +156,6 @@ lam_tensor *lam_add_buffer(lam_module *m, const char *name, lam_tensor *t, bool 
     return add_tensor(m, "lam_add_buffer", name, t, false, persistent);
 }
 
-lam_tensor *lam_forward(lam_module *m, lam_tensor *x) {
-    if (!m || !x) {
-        lam_null_arg("lam_forward");
-        return NULL;
-    }
-    if (!m->cls->forward) LAM_FAIL_NULL(LAM_ERR_STATE, "lam_forward: %s has no forward", m->cls->name);
-    return m->cls->forward(m, x);
-}
-
 lam_module *lam_module_retain(lam_module *m) {
     if (m) atomic_fetch_add(&m->refcount, 1);
     return m;

@@ -20,12 +20,33 @@ typedef struct {
     bool persistent;      /* buffers only: saved in state_dicts */
 } lam_tensor_entry;
 
+/* How a lazy layer takes its shapes from a state_dict instead of its first input. */
+typedef struct {
+    char name[LAM_MODULE_NAME_MAX];
+    int ndim;
+    int64_t shape[LAM_MAX_DIMS];
+} lam_lazy_tensor;
+
+typedef struct lam_lazy_ops {
+    const char *key;   /* the tensor whose shape fixes the input size ("weight") */
+    /* The input size a tensor of that shape implies; false if the layer cannot take it. */
+    bool (*infer)(const lam_module *m, int ndim, const int64_t *shape, int64_t *in);
+    /* The f32 tensors materialize(m, in) makes, in state_dict order; returns how many. */
+    int (*plan)(const lam_module *m, int64_t in, lam_lazy_tensor *out, int max);
+    /* Makes and initializes the parameters, and turns the layer eager (the first forward
+     * calls it too). */
+    lam_status (*materialize)(lam_module *m, int64_t in);
+} lam_lazy_ops;
+
+#define LAM_LAZY_MAX_TENSORS 8
+
 struct lam_module {
     atomic_int refcount;            /* atomic: threads may share a model */
     const lam_module_class *cls;   /* may change once: a lazy layer becomes its eager class */
     void *state;
     bool training;
     bool lazy_pending;             /* a lazy layer whose parameters do not exist yet */
+    const lam_lazy_ops *lazy;      /* a lazy layer's hooks (NULL for the others) */
     lam_device *device;            /* where parameters live and lazy layers materialize */
     lam_child_entry *children;
     int n_children, cap_children;
@@ -44,6 +65,11 @@ void lam_module_set_class(lam_module *m, const lam_module_class *cls);
 typedef lam_status (*lam_tensor_visit)(const char *name, lam_tensor *t, void *user);
 enum { LAM_WALK_PARAMS = 1, LAM_WALK_BUFFERS = 2, LAM_WALK_PERSISTENT_ONLY = 4, LAM_WALK_DEDUPE = 8 };
 lam_status lam_module_walk_tensors(lam_module *m, int flags, lam_tensor_visit fn, void *user);
+/* The state_dict walk (parameters and persistent buffers, shared tensors under each name)
+ * that also calls pending(prefix, layer, user) where a lazy layer still waiting for its
+ * first forward sits: prefix is its dotted path with a trailing dot. */
+typedef lam_status (*lam_lazy_visit)(const char *prefix, lam_module *layer, void *user);
+lam_status lam_module_walk_state(lam_module *m, lam_tensor_visit fn, lam_lazy_visit pending, void *user);
 /* The first lazy layer still waiting for its first forward, or NULL; its dotted path in path. */
 lam_module *lam_module_find_pending(lam_module *m, char *path, size_t size);
 

@@ -12,6 +12,7 @@ typedef struct {
     int n, cap;
     int flags;
     lam_tensor_visit fn;
+    lam_lazy_visit pending;   /* optional */
     void *user;
 } walk_ctx;
 
@@ -38,7 +39,7 @@ static lam_status visit(walk_ctx *w, const char *prefix, const lam_tensor_entry 
 }
 
 static lam_status walk(walk_ctx *w, lam_module *m, const char *prefix) {
-    lam_status st = LAM_OK;
+    lam_status st = m->lazy_pending && w->pending ? w->pending(prefix, m, w->user) : LAM_OK;
     for (int i = 0; st == LAM_OK && (w->flags & LAM_WALK_PARAMS) && i < m->n_params; ++i)
         st = visit(w, prefix, &m->params[i]);
     for (int i = 0; st == LAM_OK && (w->flags & LAM_WALK_BUFFERS) && i < m->n_buffers; ++i)
@@ -54,6 +55,14 @@ static lam_status walk(walk_ctx *w, lam_module *m, const char *prefix) {
 
 lam_status lam_module_walk_tensors(lam_module *m, int flags, lam_tensor_visit fn, void *user) {
     walk_ctx w = {.flags = flags, .fn = fn, .user = user};
+    lam_status st = walk(&w, m, "");
+    free(w.seen);
+    return st;
+}
+
+lam_status lam_module_walk_state(lam_module *m, lam_tensor_visit fn, lam_lazy_visit pending, void *user) {
+    walk_ctx w = {.flags = LAM_WALK_PARAMS | LAM_WALK_BUFFERS | LAM_WALK_PERSISTENT_ONLY, .fn = fn, .pending = pending,
+                  .user = user};
     lam_status st = walk(&w, m, "");
     free(w.seen);
     return st;

@@ -1,111 +1,55 @@
-/* state_dict as safetensors: parameters and persistent buffers by dotted name. Loading is
- * strict and checks every key, dtype and shape before it writes a single value. */
+/* A module's state_dict: parameters and persistent buffers by dotted name, in memory
+ * (lam_module_state_dict) and as safetensors (lam_save). Loading is in state_dict_load.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "io/safetensors.h"
+#include "lamina/autograd.h"
+#include "lamina/state_dict.h"
 #include "nn/module_impl.h"
-#include "tensor/tensor_impl.h"
 
-typedef struct {
-    char (*names)[256];
-    lam_tensor **tensors;
-    int n, cap;
-} state_list;
-
-static lam_status gather(const char *name, lam_tensor *t, void *user) {
-    state_list *l = user;
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 32;
-        char(*nn)[256] = realloc(l->names, (size_t)cap * sizeof *nn);
-        if (nn) l->names = nn;
-        lam_tensor **nt = nn ? realloc(l->tensors, (size_t)cap * sizeof *nt) : NULL;
-        if (!nt) return lam_set_error(LAM_ERR_OOM, "state_dict: out of host memory");
-        l->tensors = nt;
-        l->cap = cap;
-    }
-    snprintf(l->names[l->n], sizeof l->names[l->n], "%s", name);
-    l->tensors[l->n++] = t;
-    return LAM_OK;
-}
-
-/* The state_dict in PyTorch's order; LAM_ERR_STATE while a lazy layer is unmaterialized. */
-static lam_status state_dict(lam_module *m, const char *op, state_list *l) {
+/* Refuses a tree with a lazy layer still waiting: it has no tensors to save or share yet. */
+static lam_status check_materialized(lam_module *m, const char *op) {
     char path[256];
-    if (lam_module_find_pending(m, path, sizeof path))
-        return lam_set_error(LAM_ERR_STATE, "%s: lazy layer %s has no parameters yet; run a forward first", op,
-                             *path ? path : "(the root)");
-    return lam_module_walk_tensors(m, LAM_WALK_PARAMS | LAM_WALK_BUFFERS | LAM_WALK_PERSISTENT_ONLY, gather, l);
+    if (!lam_module_find_pending(m, path, sizeof path)) return LAM_OK;
+    return lam_set_error(LAM_ERR_STATE, "%s: lazy layer %s has no parameters yet; run a forward first", op,
+                         *path ? path : "(the root)");
 }
 
-static void list_free(state_list *l) {
-    free(l->names);
-    free(l->tensors);
+/* Adds a detached view of t (same storage, no grad) under name. */
+static lam_status add_detached(const char *name, lam_tensor *t, void *user) {
+    lam_tensor *v = lam_detach(t);
+    return v ? lam_state_dict_set(user, name, v) : lam_last_status();
 }
+
+/* The state_dict of m, for op's messages. */
+static lam_state_dict *state_dict_of(lam_module *m, const char *op) {
+    if (!m) {
+        lam_null_arg(op);
+        return NULL;
+    }
+    if (check_materialized(m, op) != LAM_OK) return NULL;
+    lam_state_dict *sd = lam_state_dict_new();
+    if (!sd) return NULL;
+    lam_scope_begin();   /* the views go to the dict; the scope only holds them meanwhile */
+    lam_status st = lam_module_walk_state(m, add_detached, NULL, sd);
+    lam_scope_end();
+    if (st == LAM_OK) return sd;
+    lam_state_dict_free(sd);
+    return NULL;
+}
+
+lam_state_dict *lam_module_state_dict(lam_module *m) { return state_dict_of(m, "lam_module_state_dict"); }
 
 lam_status lam_save(lam_module *m, const char *path) {
-    if (!m || !path) {
+    if (!path) {
         lam_null_arg("lam_save");
         return lam_last_status();
     }
-    state_list l = {0};
-    lam_status st = state_dict(m, "lam_save", &l);
-    const char **names = st == LAM_OK ? malloc(((size_t)l.n + 1) * sizeof *names) : NULL;
-    if (st == LAM_OK && !names) st = lam_set_error(LAM_ERR_OOM, "lam_save: out of host memory");
-    for (int i = 0; st == LAM_OK && i < l.n; ++i) names[i] = l.names[i];
-    if (st == LAM_OK)
-        st = lam_st_write(path, l.n, names, l.tensors, "{\"format\":\"pt\",\"producer\":\"lamina\"}");
-    free(names);
-    list_free(&l);
-    return st;
-}
-
-static bool same_shape(const lam_st_entry *e, const lam_tensor *t) {
-    if (e->ndim != lam_ndim(t)) return false;
-    for (int d = 0; d < e->ndim; ++d)
-        if (e->shape[d] != lam_dim(t, d)) return false;
-    return true;
-}
-
-/* Every expected key present with its dtype and shape, and nothing else in the file. */
-static lam_status validate(const lam_st_file *f, const state_list *l, const char *path) {
-    char a[96], b[96];
-    for (int i = 0; i < l->n; ++i) {
-        const lam_st_entry *e = lam_st_find(f, l->names[i]);
-        lam_tensor *t = l->tensors[i];
-        if (!e) return lam_set_error(LAM_ERR_STATE, "lam_load: %s: missing key \"%s\"", path, l->names[i]);
-        if (e->dtype != lam_tensor_dtype(t))
-            return lam_set_error(LAM_ERR_STATE, "lam_load: %s: \"%s\" is %s in the file, %s in the module", path,
-                                 l->names[i], lam_dtype_name(e->dtype), lam_dtype_name(lam_tensor_dtype(t)));
-        if (!same_shape(e, t))
-            return lam_set_error(LAM_ERR_SHAPE, "lam_load: %s: \"%s\" has shape %s in the file, %s in the module",
-                                 path, l->names[i], lam_format_shape(e->ndim, e->shape, a, sizeof a), lam_shape_str(t, b, sizeof b));
-    }
-    for (int i = 0; i < lam_st_count(f); ++i) {
-        const char *name = lam_st_at(f, i)->name;
-        bool known = false;
-        for (int j = 0; j < l->n && !known; ++j) known = !strcmp(l->names[j], name);
-        if (!known) return lam_set_error(LAM_ERR_STATE, "lam_load: %s: unexpected key \"%s\"", path, name);
-    }
-    return LAM_OK;
-}
-
-lam_status lam_load(lam_module *m, const char *path) {
-    if (!m || !path) {
-        lam_null_arg("lam_load");
-        return lam_last_status();
-    }
-    state_list l = {0};
-    lam_status st = state_dict(m, "lam_load", &l);
-    lam_st_file *f = st == LAM_OK ? lam_st_open(path) : NULL;
-    if (st == LAM_OK && !f) st = lam_last_status();
-    if (st == LAM_OK) st = validate(f, &l, path);
-    for (int i = 0; st == LAM_OK && i < l.n; ++i) {
-        const lam_st_entry *e = lam_st_find(f, l.names[i]);
-        st = lam_write(l.tensors[i], lam_st_data(f, e), e->end - e->begin);
-    }
-    lam_st_close(f);
-    list_free(&l);
+    lam_state_dict *sd = state_dict_of(m, "lam_save");
+    lam_status st = sd ? lam_state_dict_set_metadata(sd, "format", "pt") : lam_last_status();
+    if (st == LAM_OK) st = lam_state_dict_set_metadata(sd, "producer", "lamina");
+    if (st == LAM_OK) st = lam_safetensors_save(sd, path);
+    lam_state_dict_free(sd);
     return st;
 }

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "lamina/autograd.h"
 #include "lamina/ops.h"
+#include "nn/module_impl.h"
 #include "optim/optim_impl.h"
 
 const char *const lam_optim_kind_names[] = {"lam_sgd", "lam_adam", "lam_adamw"};
@@ -92,12 +93,21 @@ static bool set_options(lam_optim *o, lam_optim_kind kind, const void *options) 
     return true;
 }
 
+/* An optimizer with its options and no parameters yet. */
+static lam_optim *optim_alloc(lam_optim_kind kind, const void *options) {
+    lam_optim *o = calloc(1, sizeof *o);
+    if (!o) LAM_FAIL_NULL(LAM_ERR_OOM, "%s: out of memory", lam_optim_kind_names[kind]);
+    if (set_options(o, kind, options)) return o;
+    lam_optim_free(o);
+    return NULL;
+}
+
 lam_optim *lam_optim_new_tensors(lam_optim_kind kind, lam_tensor *const *params, int n, const void *options) {
     if (kind < 0 || kind >= LAM_OPTIM_KIND_COUNT || !options || n < 0 || (n > 0 && !params))
         LAM_FAIL_NULL(LAM_ERR_ARG, "lam_optim_new_tensors: bad arguments");
-    lam_optim *o = calloc(1, sizeof *o);
-    if (!o) LAM_FAIL_NULL(LAM_ERR_OOM, "%s: out of memory", lam_optim_kind_names[kind]);
-    if (!set_options(o, kind, options)) goto fail;
+    if (n == 0) LAM_FAIL_NULL(LAM_ERR_ARG, "%s: got an empty parameter list", lam_optim_kind_names[kind]);
+    lam_optim *o = optim_alloc(kind, options);
+    if (!o) return NULL;
     for (int i = 0; i < n; ++i) {
         char name[32];
         snprintf(name, sizeof name, "%d", i);
@@ -130,14 +140,20 @@ lam_status lam_optim_refresh(lam_optim *o) {
 
 lam_optim *lam_optim_new(lam_optim_kind kind, lam_module *m, const void *options) {
     if (!m) LAM_FAIL_NULL(LAM_ERR_ARG, "%s: module is NULL", lam_optim_kind_names[kind]);
-    lam_optim *o = lam_optim_new_tensors(kind, NULL, 0, options);
+    lam_optim *o = optim_alloc(kind, options);
     if (!o) return NULL;
     o->module = lam_module_retain(m);
-    if (lam_optim_refresh(o) != LAM_OK) {
-        lam_optim_free(o);
-        return NULL;
+    if (lam_optim_refresh(o) != LAM_OK) goto fail;
+    /* a lazy layer brings its parameters at its first forward; anything else is a mistake */
+    if (o->nparams == 0 && !lam_module_find_pending(m, NULL, 0)) {
+        lam_set_error(LAM_ERR_ARG, "%s: got an empty parameter list (%s has no parameters)", lam_optim_kind_names[kind],
+                      lam_module_class_of(m)->name);
+        goto fail;
     }
     return o;
+fail:
+    lam_optim_free(o);
+    return NULL;
 }
 
 lam_optim *lam_sgd(lam_module *m, lam_sgd_options opt) { return lam_optim_new(LAM_OPTIM_SGD, m, &opt); }

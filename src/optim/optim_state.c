@@ -10,6 +10,7 @@
  * Floats are printed so that they read back to the same bits. Loading validates the whole
  * file before changing anything: another optimizer's state, unknown keys, mis-shaped
  * tensors, other groups or another schedule fail. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,7 +175,18 @@ static bool same_shape(const lam_st_entry *e, const lam_tensor *t) {
 }
 
 /* Checks every tensor entry; fills found[i * (slots + 1) + s] with entry indices (+1). */
+/* A non-negative decimal integer, or -1 if text is anything else. */
+static int64_t parse_count(const char *text) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    return errno || *text < '0' || *text > '9' || *end || v < 0 ? -1 : (int64_t)v;   /* no sign, no spaces */
+}
+
 static lam_status validate_state(lam_optim *o, const lam_st_file *f, const char *path, int *found) {
+    const char *steps = lam_st_metadata(f, "steps");
+    if (steps && parse_count(steps) < 0)
+        return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: steps \"%.32s\" is not a count", path, steps);
     int slots = lam_optim_state_count(o);
     for (int k = 0; k < lam_st_count(f); ++k) {
         const lam_st_entry *e = lam_st_at(f, k);
@@ -192,6 +204,11 @@ static lam_status validate_state(lam_optim *o, const lam_st_file *f, const char 
         if (!ok)
             return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: \"%s\" has the wrong dtype or shape for %s",
                                  path, e->name, o->params[i].name);
+        int64_t step = 0;
+        if (s == slots) memcpy(&step, lam_st_data(f, e), sizeof step);
+        if (step < 0)   /* Adam divides by 1 - beta^step */
+            return lam_set_error(LAM_ERR_FORMAT, "lam_optim_load: %s: \"%s\" is %lld, not a step count", path, e->name,
+                                 (long long)step);
         found[i * (slots + 1) + s] = k + 1;
     }
     for (int i = 0; i < o->nparams; ++i) {
@@ -328,7 +345,7 @@ lam_optim_loaded *lam_optim_load_prepare(lam_optim *o, const char *path) {
     if (st == LAM_OK) st = read_state(o, l->f, found, l);
     if (st == LAM_OK) {
         const char *steps = lam_st_metadata(l->f, "steps");
-        l->optim_steps = steps ? strtoll(steps, NULL, 10) : 0;
+        l->optim_steps = steps ? parse_count(steps) : 0;
     }
     free(found);
     if (st != LAM_OK) {
