@@ -1,10 +1,12 @@
 /* f16 models: PyTorch's .half() is lam_module_to_dtype(m, LAM_F16). The chapter's MLP in f16
  * gives the f32 outputs within 1e-3 (max |a - b| / max |b|) on every device with half the
- * parameter bytes; integer buffers stay integers; optimizers refuse f16 parameters. */
+ * parameter bytes; integer buffers stay integers; optimizers refuse f16 parameters; F16
+ * state_dicts go both ways with PyTorch (tests/reference/make_f16_reference.py). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <cmocka.h>
@@ -99,7 +101,50 @@ static void test_buffers_and_optim(void **state) {
     lam_module_free(m);
 }
 
+/* PyTorch's f16 state_dict into an f32 model (converted on load, as load_state_dict does) and
+ * into an f16 one; lamina's f16 save has F16 entries PyTorch loads (the script's --check). */
+static void test_pytorch_f16(void **state) {
+    (void)state;
+    lam_device *devs[TU_MAX_DEVICES];
+    int nd = tu_devices(devs, TU_MAX_DEVICES);
+    lam_state_dict *ref = lam_safetensors_load(LAMINA_TEST_REFERENCE_DIR "/f16_ref.safetensors", lam_device_get("cpu"));
+    assert_non_null(ref);
+    double *want = tu_read(lam_state_dict_get(ref, "y"));
+    for (int k = 0; k < nd; ++k) {
+        lam_module *f32 = chapter_mlp(devs[k]), *f16 = chapter_mlp(devs[k]);
+        assert_ok(lam_module_to_dtype(f16, LAM_F16));
+        assert_ok(lam_load(f32, LAMINA_TEST_REFERENCE_DIR "/f16_mlp_state.safetensors"));
+        assert_ok(lam_load(f16, LAMINA_TEST_REFERENCE_DIR "/f16_mlp_state.safetensors"));
+        assert_int_equal(lam_tensor_dtype(lam_module_param(f32, "0.weight")), LAM_F32);
+        lam_scope_begin();
+        lam_tensor *x = lam_to(lam_state_dict_get(ref, "x"), devs[k]);
+        double *a = tu_read(lam_forward(f32, x)), *b = tu_read(lam_to_dtype(lam_forward(f16, lam_to_dtype(x, LAM_F16)), LAM_F32));
+        double e32 = max_rel_err(a, want, 20), e16 = max_rel_err(b, want, 20);
+        print_message("PyTorch's F16 state_dict on %s: into f32 %.2e, into f16 %.2e from PyTorch's output\n",
+                      lam_device_spec(devs[k]), e32, e16);
+        assert_true(e32 <= 1e-5);
+        assert_true(e16 <= 2e-3);
+        free(a);
+        free(b);
+        /* saved in f16, read back as F16 entries */
+        char path[512];
+        snprintf(path, sizeof path, "%s/f16_saved.safetensors", LAMINA_TEST_TMP_DIR);
+        assert_ok(lam_save(f16, path));
+        lam_state_dict *back = lam_safetensors_load(path, lam_device_get("cpu"));
+        assert_non_null(back);
+        for (int i = 0; i < lam_state_dict_size(back); ++i)
+            assert_int_equal(lam_tensor_dtype(lam_state_dict_value(back, i)), LAM_F16);
+        lam_state_dict_free(back);
+        lam_scope_end();
+        lam_module_free(f32);
+        lam_module_free(f16);
+    }
+    free(want);
+    lam_state_dict_free(ref);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_chapter_mlp), cmocka_unit_test(test_buffers_and_optim)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_chapter_mlp), cmocka_unit_test(test_buffers_and_optim),
+                                       cmocka_unit_test(test_pytorch_f16)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,13 +42,26 @@ static int src_shape(const source *s, int i, const int64_t **shape) {
     return lam_ndim(lam_state_dict_value(s->dict, i));
 }
 
-/* Copies entry i into dst (same dtype and shape, checked before). */
+/* Copies entry i into dst (same shape, checked before), converting f16 <-> f32 as PyTorch's
+ * load_state_dict does when the file and the module differ. */
 static lam_status src_copy(const source *s, int i, lam_tensor *dst) {
-    if (s->file) {
+    lam_dtype want = lam_tensor_dtype(dst);
+    if (s->file && src_dtype(s, i) == want) {
         const lam_st_entry *e = lam_st_at(s->file, i);
         return lam_write(dst, lam_st_data(s->file, e), e->end - e->begin);
     }
-    return lam_copy_(dst, lam_state_dict_value(s->dict, i));
+    if (!s->file && src_dtype(s, i) == want) return lam_copy_(dst, lam_state_dict_value(s->dict, i));
+    lam_scope_begin();
+    lam_tensor *src = s->file ? lam_st_tensor(s->file, src_name(s, i), lam_tensor_device(dst)) : lam_state_dict_value(s->dict, i);
+    lam_tensor *converted = src ? lam_to_dtype(src, want) : NULL;
+    lam_status st = converted ? lam_copy_(dst, converted) : lam_last_status();
+    lam_scope_end();
+    return st;
+}
+
+/* The module takes the source's values: the same dtype, or two floating ones (converted). */
+static bool dtypes_fit(lam_dtype have, lam_dtype want) {
+    return have == want || (lam_dtype_is_float(have) && lam_dtype_is_float(want));
 }
 
 /* The entry called prefix + key, or -1. */
@@ -172,7 +185,7 @@ static lam_status check_matches(const source *s, const expected_list *l) {
             return lam_set_error(LAM_ERR_STATE, "%s: %s: \"%s\" cannot load into a lazy layer without its \"%s\"", s->op,
                                  s->what, name, e->lazy->lazy->key);
         lam_dtype want = e->tensor ? lam_tensor_dtype(e->tensor) : LAM_F32;
-        if (src_dtype(s, e->src) != want)
+        if (!dtypes_fit(src_dtype(s, e->src), want))
             return lam_set_error(LAM_ERR_STATE, "%s: %s: \"%s\" is %s in the %s, %s in the module", s->op, s->what, name,
                                  lam_dtype_name(src_dtype(s, e->src)), s->file ? "file" : "state_dict",
                                  lam_dtype_name(want));

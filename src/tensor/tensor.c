@@ -11,6 +11,9 @@
 #include "core/error.h"
 
 static atomic_llong live_tensors;
+/* LAMINA_DEBUG's released handles, chained through their grad field: kept, and reachable
+ * (leak checkers do not count them). */
+static _Atomic(lam_tensor *) released;
 static _Atomic(const lam_history_hooks *) history;
 
 /* LAMINA_DEBUG keeps released handles with this count, to report a second release. */
@@ -169,8 +172,14 @@ void lam_release(lam_tensor *t) {
     t->grad = NULL;
     storage_release(t->storage);
     atomic_fetch_sub(&live_tensors, 1);
-    if (lam_debug_enabled()) atomic_store(&t->refcount, RELEASED);   /* kept, to catch a second release */
-    else free(t);
+    if (!lam_debug_enabled()) {
+        free(t);
+        return;
+    }
+    atomic_store(&t->refcount, RELEASED);   /* kept, to catch a second release */
+    t->storage = NULL;
+    t->grad = atomic_load(&released);
+    while (!atomic_compare_exchange_weak(&released, &t->grad, t)) {}
 }
 
 /* --- properties ---------------------------------------------------------------------- */
