@@ -3,22 +3,24 @@
 # one, safetensors into an optimizer state, IDX files plain and gzip, device specs. Builds
 # DIR (default build-fuzz/) with clang -fsanitize=fuzzer,address,undefined and runs each
 # harness on DIR/corpus/<harness>, seeded from tests/fuzz/corpus/<harness>.
-# Usage: ci/fuzz.sh [--build DIR] [--seconds N | --long] [HARNESS...]
+# Usage: ci/fuzz.sh [--build DIR] [--seconds N | --long | --runs N] [HARNESS...]
 #   default   20 s per harness (the ctest test "fuzz", run in CI)
 #   --long    1 hour per harness (or --seconds N); corpora grow in DIR/corpus across runs
+#   --runs N  N inputs per harness, however long that takes
 # A crash, leak, UB or broken invariant stops that harness and fails the script; the input
 # is saved as DIR/crashes/<harness>-crash-*; reproduce: DIR/tests/fuzz/fuzz_<harness> FILE.
 # Exit 77 (skipped) without clang. Budget (ci/README.md): build about 1 minute, then the
 # harnesses' seconds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=build-fuzz seconds=20 harnesses=()
+build=build-fuzz seconds=20 runs=-1 harnesses=()
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --long) seconds=3600; shift ;;
-    -*) echo "usage: ci/fuzz.sh [--build DIR] [--seconds N | --long] [HARNESS...]" >&2; exit 2 ;;
+    --runs) runs=$2 seconds=0; shift 2 ;;
+    -*) echo "usage: ci/fuzz.sh [--build DIR] [--seconds N | --long | --runs N] [HARNESS...]" >&2; exit 2 ;;
     *) harnesses+=("$1"); shift ;;
     esac
 done
@@ -42,7 +44,7 @@ for h in "${harnesses[@]}"; do
     corpus=$build/corpus/$h log=$build/fuzz-$h.log dict=()
     mkdir -p "$corpus"
     case $h in safetensors_*) dict=(-dict=tests/fuzz/safetensors.dict) ;; esac
-    "$build/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+    "$build/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -runs="$runs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="$build/crashes/$h-" "${dict[@]}" "$corpus" "tests/fuzz/corpus/$h" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

@@ -57,9 +57,12 @@ static void free_params(float **p) {
     for (int i = 0; i < NPARAM; ++i) free(p[i]);
 }
 
+static bool lazy;   /* the second sweep: LazyLinear layers that materialize in the first step */
+
 static lam_module *model(lam_device *d, lam_optim **o) {
     lam_manual_seed(3);
-    lam_module *net = lam_nn_sequential(3, lam_nn_linear(IN, HID), lam_nn_relu(), lam_nn_linear(HID, OUT));
+    lam_module *net = lazy ? lam_nn_sequential(3, lam_nn_lazy_linear(HID), lam_nn_relu(), lam_nn_lazy_linear(OUT))
+                           : lam_nn_sequential(3, lam_nn_linear(IN, HID), lam_nn_relu(), lam_nn_linear(HID, OUT));
     assert_non_null(net);
     assert_ok(lam_module_to(net, d));
     *o = lam_sgd(net, (lam_sgd_options){.lr = 0.05f, .momentum = 0.9f});
@@ -100,8 +103,10 @@ static void sweep(lam_device *d) {
         bool fired = lam_fault_fired();
         lam_fault_arm(0);
         float *got[NPARAM] = {NULL};
-        bool readable = read_params(net, got);
-        if (!readable) fail_msg("%s: point %lld: parameters unreadable or not finite", lam_device_spec(d), (long long)n);
+        bool still_lazy = lam_named_parameters(net, NULL, 0) < NPARAM;   /* its materialization failed */
+        if (still_lazy && ok) fail_msg("%s: point %lld: a layer stayed lazy without an error", lam_device_spec(d), (long long)n);
+        if (!still_lazy && !read_params(net, got))
+            fail_msg("%s: point %lld: parameters unreadable or not finite", lam_device_spec(d), (long long)n);
         if (ok && fired && !same_params(got, clean))
             fail_msg("%s: point %lld failed silently: no error, and the parameters differ from a clean run",
                      lam_device_spec(d), (long long)n);
@@ -116,8 +121,8 @@ static void sweep(lam_device *d) {
             fail_msg("%s: point %lld: %lld tensors leaked", lam_device_spec(d), (long long)n,
                      (long long)(lam_live_tensors() - live));
     }
-    print_message("%s: %lld calls in 3 steps, %lld points tested: %lld reported an error, %lld were handled "
-                  "with the exact result\n", lam_device_spec(d), (long long)points, (long long)tested,
+    print_message("%s%s: %lld calls in 3 steps, %lld points tested: %lld reported an error, %lld were handled "
+                  "with the exact result\n", lam_device_spec(d), lazy ? " (lazy layers)" : "", (long long)points, (long long)tested,
                   (long long)errors, (long long)handled);
     free_params(clean);
 }
@@ -131,7 +136,15 @@ static void test_sweep(void **state) {
     for (int k = 0; k < nd; ++k) sweep(devs[k]);
 }
 
+/* The same with lazy layers: a failure while one materializes leaves it lazy, and the next
+ * step materializes it. */
+static void test_sweep_lazy(void **state) {
+    lazy = true;
+    test_sweep(state);
+    lazy = false;
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sweep)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sweep), cmocka_unit_test(test_sweep_lazy)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

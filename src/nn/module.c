@@ -26,6 +26,16 @@ void *lam_self(lam_module *m) { return m ? m->state : NULL; }
 const void *lam_self_const(const lam_module *m) { return m ? m->state : NULL; }
 const lam_module_class *lam_module_class_of(const lam_module *m) { return m ? m->cls : NULL; }
 void lam_module_set_class(lam_module *m, const lam_module_class *cls) { m->cls = cls; }
+
+void lam_module_drop_param(lam_module *m, const char *name) {
+    for (int i = 0; i < m->n_params; ++i)
+        if (!strcmp(m->params[i].name, name)) {
+            lam_release(m->params[i].tensor);
+            memmove(&m->params[i], &m->params[i + 1], (size_t)(m->n_params - i - 1) * sizeof *m->params);
+            m->n_params--;
+            return;
+        }
+}
 lam_device *lam_module_device(const lam_module *m) { return m ? m->device : NULL; }
 
 /* Names are one path component: non-empty, no dot, short enough for the registry. */

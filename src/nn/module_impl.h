@@ -58,6 +58,9 @@ struct lam_module {
 
 /* A lazy layer turns into its eager class after materializing (LazyLinear -> Linear). */
 void lam_module_set_class(lam_module *m, const lam_module_class *cls);
+/* Unregisters and releases m's own parameter `name` (a lazy layer undoing a failed
+ * materialization); nothing if there is none. */
+void lam_module_drop_param(lam_module *m, const char *name);
 
 /* Visits every (dotted name, tensor) of the tree in state_dict order: a module's own
  * parameters, then its persistent buffers, then its children's. dedupe skips tensors seen

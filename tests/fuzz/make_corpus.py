@@ -7,6 +7,8 @@ Safetensors seeds match the harnesses' models: Linear(2, 2) with an i64 buffer "
 Sequential(LazyLinear(3), ReLU, LazyLinear(2)), also under the prefix "net."; the state of
 SGD with momentum and of Adam over a Linear(2, 2) (lamina-optim files). IDX seeds are
 image/label pairs laid out as fuzz_idx splits its input (the first byte picks the split).
+The other files of corpus/ (named by their SHA-1) are what `fuzz_<harness> -merge=1` kept
+from a 10^7-input run of each harness: inputs that reach code the seeds above do not.
 """
 import gzip
 import json
