@@ -21,6 +21,8 @@ typedef struct {
     double lr, gamma;             /* doubles, as a PyTorch twin's Python floats */
     float momentum, weight_decay, clip, min_test_acc;
     uint64_t seed;
+    bool distributed;             /* data parallel over the MPI ranks (lamina/dist.h) */
+    int ranks;                    /* the world size (1 unless distributed) */
 } train_options;
 
 /* Fills o from argv (PyTorch's defaults where train_mnist had none); non-zero on bad input,
@@ -33,6 +35,13 @@ int train_parse(int argc, char **argv, train_options *o);
  * message when a setting differs from this command line. Writing is atomic. */
 int train_read_state(const char *path, train_options *o, int *epochs_done);
 int train_write_state(const char *path, const train_options *o, int epochs_done);
+
+/* Checkpoints written as one unit (train_mnist_checkpoint.c): the model, optimizer and state
+ * files of epochs_done, or, if the run is killed while saving, the previous ones intact.
+ * train_checkpoint_recover completes or drops a save that was cut short; call it before
+ * reading PATH. Non-zero with a message on failure. */
+int train_checkpoint_save(const char *path, lam_module *net, lam_optim *opt, const train_options *o, int epochs_done);
+int train_checkpoint_recover(const char *path);
 
 /* What the models learn from: one example's shape and the number of classes. */
 typedef struct {

@@ -16,7 +16,7 @@ static void usage(FILE *f) {
                "                   [--decay all|weights] [--schedule none|step|cosine|onecycle]\n"
                "                   [--schedule-epochs N] [--step-size N] [--gamma F] [--clip F] [--seed N]\n"
                "                   [--data DIR] [--limit N] [--save PATH] [--resume PATH] [--csv PATH]\n"
-               "                   [--svg PATH] [--min-test-acc F] [--save-init PATH]\n",
+               "                   [--svg PATH] [--min-test-acc F] [--save-init PATH] [--distributed]\n",
             train_model_names());
 }
 
@@ -61,12 +61,16 @@ static int check_words(const train_options *o) {
 int train_parse(int argc, char **argv, train_options *o) {
     *o = (train_options){.model = "mlp", .data = LAMINA_DATA_DIR, .optim = "sgd", .schedule = "none", .decay = "all",
                          .epochs = 10, .batch = 32, .lr = -1, .momentum = 0.9f, .weight_decay = -1, .step_size = 5,
-                         .gamma = 0.1};
+                         .gamma = 0.1, .ranks = 1};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);
+        }
+        if (!strcmp(a, "--distributed")) {   /* the one option without a value */
+            o->distributed = true;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "train_mnist: %s needs a value (or is unknown)\n", a);
@@ -121,7 +125,7 @@ typedef struct {
     char value[64];
 } setting;
 
-enum { NSETTINGS = 13 };
+enum { NSETTINGS = 14 };
 
 static void settings(const train_options *o, setting s[NSETTINGS]) {
     int n = 0;
@@ -139,6 +143,7 @@ static void settings(const train_options *o, setting s[NSETTINGS]) {
     PUT("step-size", "%lld", (long long)o->step_size);
     PUT("gamma", "%.17g", o->gamma);
     PUT("clip", "%.9g", o->clip);
+    PUT("ranks", "%d", o->ranks);   /* each step is ranks x batch examples */
 #undef PUT
 }
 

@@ -31,6 +31,8 @@
  *   lamina/optim.h    SGD, Adam, AdamW; parameter groups, schedules, clipping, checkpoints
  *   lamina/data.h     IDX (MNIST) files, datasets, shuffled batches, flat or image-shaped
  *   lamina/profile.h  per-op time per device: a table, a Chrome trace (LAMINA_PROFILE, LAMINA_TRACE)
+ *   lamina/parallel.h data parallel over the devices of one process
+ *   lamina/dist.h     data parallel training over processes and machines (Open MPI)
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -46,5 +48,7 @@
 #include "lamina/optim.h"
 #include "lamina/data.h"
 #include "lamina/profile.h"
+#include "lamina/parallel.h"
+#include "lamina/dist.h"
 
 #endif

@@ -35,6 +35,31 @@ LAM_API bool lam_is_grad_enabled(void);
 /* A view of t's data with no history and no grad requirement. */
 LAM_API lam_tensor *lam_detach(lam_tensor *t);
 
+/* Gradient-ready hook: work that overlaps backward. Data parallel training (lamina/dist.h)
+ * starts sending a layer's gradients while backward is still differentiating the layers
+ * before it:
+ *
+ *   static lam_status ready(lam_tensor *leaf, void *user) { ...; return LAM_OK; }
+ *   lam_grad_hook old = lam_set_grad_hook((lam_grad_hook){ready, &state});
+ *   lam_backward(loss);                    // ready(w) as soon as lam_grad(w) is final
+ *   lam_set_grad_hook(old);
+ *
+ * While this thread has a hook, lam_backward calls fn(leaf, user_data) once for every leaf
+ * that requires grad and takes part in the graph, as soon as its gradient is final: right
+ * after the last node that uses it ran, so leaves come in the order backward finishes them
+ * (the output layer's first). lam_grad(leaf) then holds all this backward adds (NULL when
+ * those nodes gave it no gradient). Leaves outside the graph are not reported. A hook
+ * returning other than LAM_OK stops backward with that status (and the error of the lamina
+ * call that failed in it, else "lam_backward: the gradient hook returned LAM_ERR_..."). The
+ * hook is per thread; lam_set_grad_hook returns the previous one so it can be restored;
+ * {NULL, NULL} removes it. Without a hook backward does no extra work. */
+typedef lam_status (*lam_grad_ready_fn)(lam_tensor *leaf, void *user_data);
+typedef struct {
+    lam_grad_ready_fn fn;
+    void *user_data;
+} lam_grad_hook;
+LAM_API lam_grad_hook lam_set_grad_hook(lam_grad_hook hook);
+
 /* A function of tensors, for gradcheck: returns one tensor (any shape). */
 typedef lam_tensor *(*lam_tensor_fn)(lam_tensor *const *inputs, int n, void *user_data);
 /* Compares analytic gradients of fn at inputs (f32 leaves requiring grad) with central

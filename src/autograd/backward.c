@@ -1,5 +1,6 @@
 /* The backward engine: walk the tape in reverse from the output, accumulating gradients.
  * It sits above ops (DESIGN.md §1): backward rules and accumulation are ops. */
+#include "autograd/grad_hook.h"
 #include "core/error.h"
 #include "lamina/autograd.h"
 #include "lamina/ops.h"
@@ -94,17 +95,23 @@ lam_status lam_backward_with(lam_tensor *out, lam_tensor *grad) {
     }
     if (!out->grad_fn) {   /* a leaf: its gradient is the seed */
         st = accumulate(&out->grad, seed, true);
+        if (st == LAM_OK) st = lam_grad_hook_leaf(out);
         lam_grad_enabled(mode);
         return st;
     }
     lam_node *start = out->grad_fn;
-    st = accumulate(&start->gout, seed, false);
+    lam_grad_plan plan;   /* which leaves are final after which node, for this thread's hook */
+    st = lam_grad_plan_make(&plan, start);
+    if (st == LAM_OK) st = accumulate(&start->gout, seed, false);
     for (size_t i = start->slot + 1; st == LAM_OK && i-- > 0;) {
         lam_node *n = lam_tape_at(i);
-        if (!n || !n->gout) continue;   /* does not lead to the output */
-        st = step(n);
-        lam_node_free(n, true);
+        if (!n) continue;
+        bool leads = n->gout != NULL;   /* else it does not lead to the output */
+        if (leads) st = step(n);
+        if (st == LAM_OK) st = lam_grad_plan_fire(&plan, n);
+        if (leads) lam_node_free(n, true);
     }
+    lam_grad_plan_free(&plan);
     lam_tape_compact(lam_scope_tape_mark());
     lam_grad_enabled(mode);
     return st;

@@ -88,6 +88,12 @@ typedef struct lam_backend_ops {
     lam_status (*kernel)(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
     /* queue statistics; NULL: nothing is queued (all zero) */
     lam_status (*stats)(lam_device *d, lam_queue_stats *out);
+    /* optional: bytes from a buffer of another device of this backend into d's buffer without
+     * passing through host memory, ordered after what both queues hold; can_copy_from says
+     * whether d can (OpenCL: devices sharing a context). NULL: copies go through the host. */
+    bool (*can_copy_from)(lam_device *d, lam_device *from);
+    lam_status (*copy_from)(lam_device *d, void *dst, size_t dst_offset, lam_device *from, void *src,
+                            size_t src_offset, size_t bytes);
 } lam_backend_ops;
 
 struct lam_device {

@@ -102,7 +102,25 @@ double lam_item(const lam_tensor *t) {
     }
 }
 
-/* Through the host: correct first (DESIGN §6). */
+/* Device to device, for two devices the backend can copy between (an OpenCL platform's):
+ * no byte through host memory (DESIGN §6). The host's knowledge of an integer source's values
+ * still bounds the copy's. */
+static lam_tensor *peer_copy(lam_tensor *t, lam_device *dev) {
+    lam_device *from = t->storage->dev;
+    lam_tensor *src = lam_is_contiguous(t) ? t : lam_tensor_copy(t, t->dtype);
+    lam_tensor *out = src ? lam_tensor_alloc(t->dtype, t->ndim, t->shape, dev) : NULL;
+    if (!out) return NULL;
+    size_t es = lam_dtype_size(t->dtype), bytes = (size_t)lam_numel(t) * es;
+    if (LAM_PROFILED("lam_copy_peer", dev, (double)bytes, 0,
+                     dev->ops->copy_from(dev, out->storage->buf, 0, from, src->storage->buf, (size_t)src->offset * es,
+                                         bytes)) != LAM_OK)
+        return NULL;
+    out->storage->values = src->storage->values;
+    if (src->offset != 0 || bytes != src->storage->bytes) out->storage->values.exact = false;
+    return out;
+}
+
+/* Through the host: correct first, and the only way between backends or platforms. */
 static lam_tensor *cross_device_copy(lam_tensor *t, lam_device *dev) {
     size_t bytes = (size_t)lam_numel(t) * lam_dtype_size(t->dtype);
     void *host = malloc(bytes ? bytes : 1);
@@ -114,7 +132,9 @@ static lam_tensor *cross_device_copy(lam_tensor *t, lam_device *dev) {
 }
 
 lam_tensor *lam_tensor_to_device(lam_tensor *t, lam_device *dev) {
-    if (dev == t->storage->dev) return lam_tensor_view(t, t->ndim, t->shape, t->stride, t->offset);
+    lam_device *from = t->storage->dev;
+    if (dev == from) return lam_tensor_view(t, t->ndim, t->shape, t->stride, t->offset);
+    if (dev->ops->can_copy_from && dev->ops->can_copy_from(dev, from)) return peer_copy(t, dev);
     return cross_device_copy(t, dev);
 }
 

@@ -179,6 +179,10 @@ lam_status lam_cl_gemm(lam_device *d, const lam_gemm_args *g);
 lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
 /* cl_gemm.c: CLBlast's GEMM parameters for CPU devices, which its database lacks. */
 void lam_cl_gemm_tune_cpu(lam_cl_ctx *c);
+/* cl_peer.c: copies between devices of one context, on the devices (backend.h's copy_from). */
+bool lam_cl_can_copy_from(lam_device *d, lam_device *from);
+lam_status lam_cl_copy_from(lam_device *d, void *dst, size_t dst_offset, lam_device *from, void *src,
+                            size_t src_offset, size_t bytes);
 /* cl_device.c: queue statistics. */
 lam_status lam_cl_stats(lam_device *d, lam_queue_stats *out);
 

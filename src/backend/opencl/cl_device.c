@@ -1,5 +1,6 @@
 /* OpenCL devices: enumeration (one lam_device per device of every platform, each with its
- * own context and in-order queue), queries, blocking reads and writes, and the vtable. */
+ * own in-order queue, the devices of a platform sharing one context), queries, reads and
+ * writes, and the vtable. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,8 @@ static const lam_backend_ops cl_ops = {
     .gemm = lam_cl_gemm,
     .kernel = lam_cl_kernel_run,
     .stats = lam_cl_stats,
+    .can_copy_from = lam_cl_can_copy_from,
+    .copy_from = lam_cl_copy_from,
 };
 
 static void device_string(cl_device_id dev, cl_device_info what, char *out, size_t cap) {
@@ -146,14 +149,16 @@ static bool env_switch(const char *name, bool fallback) {
     return v && (v[0] == '0' || v[0] == '1') && v[1] == '\0' ? v[0] == '1' : fallback;
 }
 
-/* One device's context and queue; NULL (quietly) when the runtime refuses. */
-static lam_device *open_device(cl_platform_id platform, cl_device_id dev, unsigned p, unsigned i) {
+/* One device's queue, in the platform's shared context when there is one (retained), else in
+ * a context of its own; NULL (quietly) when the runtime refuses. */
+static lam_device *open_device(cl_platform_id platform, cl_device_id dev, cl_context shared, unsigned p, unsigned i) {
     lam_device *d = calloc(1, sizeof *d);
     lam_cl_ctx *c = calloc(1, sizeof *c);
     if (!d || !c) goto fail;
-    cl_int err;
+    cl_int err = CL_SUCCESS;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
-    c->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
+    if (shared && clRetainContext(shared) == CL_SUCCESS) c->context = shared;
+    else c->context = clCreateContext(props, 1, &dev, NULL, NULL, &err);
     if (err != CL_SUCCESS) goto fail;
     c->profiling = lam_prof_on();   /* profiling queues only while the profiler records */
     c->queue = clCreateCommandQueue(c->context, dev, c->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
@@ -223,6 +228,16 @@ static void drain_at_exit(void) {
     for (int i = 0; i < n_opened; ++i) clFinish(opened[i]->queue);
 }
 
+/* One context for every device of a platform, so that copies between them stay on the
+ * devices (cl_peer.c); NULL when the runtime refuses one (each device then gets its own). */
+static cl_context platform_context(cl_platform_id platform, const cl_device_id *devs, cl_uint nd) {
+    if (nd < 2) return NULL;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
+    cl_int err;
+    cl_context ctx = clCreateContext(props, nd, devs, NULL, NULL, &err);
+    return err == CL_SUCCESS ? ctx : NULL;
+}
+
 int lam_opencl_enumerate(lam_device **out, int max) {
     cl_uint np = 0;
     if (max <= 0 || clGetPlatformIDs(0, NULL, &np) != CL_SUCCESS || np == 0) return 0;
@@ -235,13 +250,16 @@ int lam_opencl_enumerate(lam_device **out, int max) {
             if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0) continue;
             cl_device_id *devs = calloc(nd, sizeof *devs);
             if (!devs) break;
-            if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL) == CL_SUCCESS)
+            if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL) == CL_SUCCESS) {
+                cl_context shared = platform_context(plats[p], devs, nd);
                 for (cl_uint i = 0; i < nd && count < max; ++i) {
-                    lam_device *d = open_device(plats[p], devs[i], p, i);
+                    lam_device *d = open_device(plats[p], devs[i], shared, p, i);
                     if (!d) continue;
                     out[count++] = d;
                     if (n_opened < MAX_OPENED) opened[n_opened++] = lam_cl(d);
                 }
+                if (shared) clReleaseContext(shared);   /* each device holds its own reference */
+            }
             free(devs);
         }
     }

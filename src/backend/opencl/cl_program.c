@@ -102,12 +102,32 @@ static cl_program load_binary(lam_cl_ctx *c, const char *path, const char *optio
     return prog;
 }
 
+/* prog's binary for c's device: a program made from source in a context of several devices
+ * (a platform's, cl_device.c) lists them all, with binaries only for the one it was built for. */
+static unsigned char *device_binary(lam_cl_ctx *c, cl_program prog, size_t *size) {
+    cl_uint n = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_NUM_DEVICES, sizeof n, &n, NULL) != CL_SUCCESS || n == 0 || n > 64) return NULL;
+    cl_device_id devs[64];
+    size_t sizes[64] = {0};
+    unsigned char *bins[64] = {NULL};
+    if (clGetProgramInfo(prog, CL_PROGRAM_DEVICES, n * sizeof *devs, devs, NULL) != CL_SUCCESS ||
+        clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, n * sizeof *sizes, sizes, NULL) != CL_SUCCESS)
+        return NULL;
+    cl_uint k = 0;
+    while (k < n && devs[k] != c->device) ++k;
+    if (k == n || !sizes[k] || !(bins[k] = malloc(sizes[k]))) return NULL;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, n * sizeof *bins, bins, NULL) != CL_SUCCESS) {
+        free(bins[k]);
+        return NULL;
+    }
+    *size = sizes[k];
+    return bins[k];
+}
+
 static void save_binary(lam_cl_ctx *c, cl_program prog, const char *path) {
     size_t size = 0;
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || !size) return;
-    unsigned char *bin = malloc(size);
-    unsigned char *bins[1] = {bin};
-    if (bin && clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
+    unsigned char *bin = device_binary(c, prog, &size);
+    if (bin) {
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
         FILE *f = fopen(tmp, "wb");
@@ -117,7 +137,6 @@ static void save_binary(lam_cl_ctx *c, cl_program prog, const char *path) {
             if (!ok || rename(tmp, path) != 0) remove(tmp);
         }
     }
-    (void)c;
     free(bin);
 }
 
