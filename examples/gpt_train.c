@@ -61,7 +61,7 @@ static bool parse_common(const char *a, const char *v, gpt_options *o) {
 
 int gpt_parse(const char *prog, int argc, char **argv, gpt_options *o, const char *usage_extra,
               bool (*extra)(const char *arg, const char *value, void *user), void *user) {
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc; i += 2) {   /* every option takes a value */
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: %s [--device SPEC] [--steps N] [--batch N] [--lr F] [--weight-decay F] [--grad-clip F]\n"
@@ -75,7 +75,6 @@ int gpt_parse(const char *prog, int argc, char **argv, gpt_options *o, const cha
                     i + 1 < argc ? argv[i + 1] : "");
             return 1;
         }
-        ++i;
     }
     if (o->model.n_embd % o->model.n_head) {
         fprintf(stderr, "%s: --n-embd %lld is not divisible by --n-head %lld\n", prog, (long long)o->model.n_embd,

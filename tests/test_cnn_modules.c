@@ -225,17 +225,6 @@ static void expect_logits(lam_module *net, ref_file *rf, const char *prefix, lam
     }
 }
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
 
 static void test_resnet_state_dicts(void **state) {
     (void)state;
@@ -249,7 +238,8 @@ static void test_resnet_state_dicts(void **state) {
     const char *out = LAMINA_TEST_TMP_DIR "/resnet_resaved.safetensors";
     assert_ok(lam_save(net, out));
     size_t a, b;
-    unsigned char *x = slurp(REF("resnet_lamina_saved.safetensors"), &a), *y = slurp(out, &b);
+    unsigned char *x = tu_slurp(REF("resnet_lamina_saved.safetensors"), &a), *y = tu_slurp(out, &b);
+    assert_true(x && y);
     assert_int_equal(a, b);
     assert_memory_equal(x, y, a);
     free(x);

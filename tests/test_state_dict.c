@@ -20,20 +20,10 @@
 #include <lamina.h>
 
 #include "module_cases.h"
+#include "test_util.h"
 
 /* ---- files: a lamina-saved file (PyTorch loads it) round-trips byte for byte ----------- */
 
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
 
 static void test_saved_file(void **state) {
     (void)state;
@@ -46,7 +36,8 @@ static void test_saved_file(void **state) {
     assert_int_equal(lam_load(m, REF("module_lamina_saved.safetensors")), LAM_OK);
     assert_int_equal(lam_save(m, out), LAM_OK);
     size_t a, b;
-    unsigned char *x = slurp(REF("module_lamina_saved.safetensors"), &a), *y = slurp(out, &b);
+    unsigned char *x = tu_slurp(REF("module_lamina_saved.safetensors"), &a), *y = tu_slurp(out, &b);
+    assert_true(x && y);
     assert_int_equal(a, b);
     assert_memory_equal(x, y, a);
     free(x);
@@ -84,7 +75,8 @@ static void test_bad_files(void **state) {
     snapshot s = take_snapshot(m);
     /* a truncated copy of a good file */
     size_t n;
-    unsigned char *bytes = slurp(REF("module_mlp_state.safetensors"), &n);
+    unsigned char *bytes = tu_slurp(REF("module_mlp_state.safetensors"), &n);
+    assert_non_null(bytes);
     char path[512];
     snprintf(path, sizeof path, "%s/truncated.safetensors", LAMINA_TEST_TMP_DIR);
     FILE *f = fopen(path, "wb");
@@ -95,7 +87,8 @@ static void test_bad_files(void **state) {
     printf("  truncated: %s\n", lam_last_error());
     assert_non_null(strstr(lam_last_error(), "truncated.safetensors"));
     /* cut inside the header, and shorter than the length field */
-    bytes = slurp(REF("module_mlp_state.safetensors"), &n);
+    bytes = tu_slurp(REF("module_mlp_state.safetensors"), &n);
+    assert_non_null(bytes);
     for (size_t cut = 0; cut < 2; ++cut) {
         f = fopen(path, "wb");
         fwrite(bytes, 1, cut ? 40 : 5, f);

@@ -183,3 +183,36 @@ int64_t tu_rss_bytes(void)
     if (ok != 2) return -1;
     return (int64_t)resident * (int64_t)sysconf(_SC_PAGESIZE);
 }
+
+unsigned char *tu_slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *b = NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)size + 1)) &&
+        fread(b, 1, (size_t)size, f) != (size_t)size) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) *n = (size_t)size;
+    return b;
+}
+
+double tu_max_param_diff(lam_module *a, lam_module *b) {
+    enum { MAX_PARAMS = 64 };
+    lam_named_tensor pa[MAX_PARAMS], pb[MAX_PARAMS];
+    int n = lam_named_parameters(a, pa, MAX_PARAMS);
+    if (n < 0 || n > MAX_PARAMS || n != lam_named_parameters(b, pb, MAX_PARAMS)) return -1;
+    double worst = 0;
+    for (int i = 0; i < n && worst >= 0; ++i) {
+        double *x = tu_read(pa[i].tensor), *y = tu_read(pb[i].tensor);
+        if (x && y && lam_numel(pa[i].tensor) == lam_numel(pb[i].tensor))
+            worst = fmax(worst, tu_max_abs_diff(x, y, lam_numel(pa[i].tensor)));
+        else
+            worst = -1;
+        free(x);
+        free(y);
+    }
+    return worst;
+}

@@ -50,4 +50,11 @@ double *tu_ref_matmul(const double *a, int na, const int64_t *sa, const double *
 /* Process resident memory in bytes (/proc/self/statm). */
 int64_t tu_rss_bytes(void);
 
+/* A whole file in a malloc'd buffer (one spare byte), its size in *n; NULL if unreadable. */
+unsigned char *tu_slurp(const char *path, size_t *n);
+
+/* The largest |a - b| over two modules' parameters in registration order; -1 when they
+ * differ in count or sizes, or a read fails. */
+double tu_max_param_diff(lam_module *a, lam_module *b);
+
 #endif
