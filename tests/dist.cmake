@@ -10,6 +10,12 @@ if(LAMINA_MPI)
                                     $<TARGET_FILE:test_dist>)
   set_tests_properties(dist_2ranks PROPERTIES RUN_SERIAL TRUE TIMEOUT 300 LABELS dist
                        ENVIRONMENT "POCL_SEED_CACHE=${LAMINA_TEST_CACHE}/pocl")
+  # without its MPI plugin, every rank of a job fails at lam_dist_init, naming the file
+  add_test(NAME dist_no_plugin COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/mpirun.sh 2 ${LAMINA_TEST_CACHE}/ranks
+                                       $<TARGET_FILE:test_dist>)
+  set_tests_properties(dist_no_plugin PROPERTIES RUN_SERIAL TRUE TIMEOUT 120 LABELS dist
+                       ENVIRONMENT "LAMINA_MPI_PLUGIN=/nonexistent/liblamina_mpi.so"
+                       PASS_REGULAR_EXPRESSION "LAMINA_MPI_PLUGIN=/nonexistent/liblamina_mpi.so: .*cannot open")
 endif()
 # Data parallel over the devices of one process: cpu + the first OpenCL device, and two POCL
 # devices of one platform (POCL_DEVICES="pthread pthread").

@@ -334,6 +334,22 @@ static void bad_arguments(void **state) {
     lam_module_free(m);
 }
 
+/* Whether an MPI library is mapped into this process (/proc/self/maps). */
+static bool mpi_loaded(void) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, "libmpi") != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+/* MPI is a plugin loaded by the ranks of a job: a process run alone loads none of it. */
+static void mpi_only_in_a_job(void **state) {
+    (void)state;
+    assert_true(mpi_loaded() == (lam_dist_world_size() > 1));
+}
+
 int main(int argc, char **argv) {
     if (lam_dist_init(&argc, &argv) != LAM_OK) {
         fprintf(stderr, "lam_dist_init: %s\n", lam_last_error());
@@ -349,6 +365,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(buffers_follow_rank_0),
         cmocka_unit_test(ranks_disagree_on_the_model),
         cmocka_unit_test(bad_arguments),
+        cmocka_unit_test(mpi_only_in_a_job),
     };
     double failed = cmocka_run_group_tests(tests, NULL, NULL);
     /* every rank exits with the job's result: a rank whose test failed fails them all */
