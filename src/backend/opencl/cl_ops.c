@@ -67,6 +67,14 @@ lam_status lam_cl_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst, 
     for (int k = 0; k < LAM_EW_INPUTS; ++k) contig = contig && (in[k].scalar || lam_view_contiguous(&in[k].view));
     /* a scalar input's buffer is never read: dst stands in for it */
 #define BUF(k) LAM_ARG_MEM(in[k].scalar ? dst->buf : in[k].view.buf)
+    if (contig && scalars == 6)   /* one buffer, then scalars: unary ops, a op scalar */
+        return LAM_CL_LAUNCH(c, "elementwise.cl", "lam_ew_contig1", dst->dtype, (size_t)n, WG, LAM_ARG_MEM(dst->buf),
+                             LAM_ARG_I64(dst->offset), BUF(0), LAM_ARG_I64(in[0].view.offset),
+                             LAM_ARG_F32(in[1].value), LAM_ARG_F32(in[2].value), LAM_ARG_I64(n), LAM_ARG_I32(op));
+    if (contig && scalars == 4)   /* two buffers: binary ops */
+        return LAM_CL_LAUNCH(c, "elementwise.cl", "lam_ew_contig2", dst->dtype, (size_t)n, WG, LAM_ARG_MEM(dst->buf),
+                             LAM_ARG_I64(dst->offset), BUF(0), LAM_ARG_I64(in[0].view.offset), BUF(1),
+                             LAM_ARG_I64(in[1].view.offset), LAM_ARG_F32(in[2].value), LAM_ARG_I64(n), LAM_ARG_I32(op));
     if (contig)
         return LAM_CL_LAUNCH(c, "elementwise.cl", "lam_ew_contig", dst->dtype, (size_t)n, WG, LAM_ARG_MEM(dst->buf),
                              LAM_ARG_I64(dst->offset), BUF(0), LAM_ARG_I64(in[0].view.offset), BUF(1),
