@@ -39,25 +39,14 @@ static const lam_module_class LAZY_CONV2D = {.name = "LazyConv2d", .state_size =
                                              .forward = conv_forward, .extra_repr = conv_repr,
                                              .reset_parameters = conv_reset};
 
-/* Creates W (and b) on the module's device, registers and initializes them; all or nothing,
- * so a lazy layer that fails (out of memory) stays lazy and can try again. */
+/* Creates, registers and initializes W (and b): all or nothing (lam_module_materialize). */
 static lam_status materialize(lam_module *m, int64_t in_channels) {
     conv_state *s = lam_self(m);
-    lam_device *dev = lam_module_device(m);
-    bool prev = lam_grad_enabled(false);
-    lam_tensor *w = lam_empty(LAM_F32, LAM_SHAPE(s->out_channels, in_channels / s->groups, s->kernel.h, s->kernel.w), dev);
-    s->weight = lam_add_param(m, "weight", w);
-    if (s->weight && s->has_bias) s->bias = lam_add_param(m, "bias", lam_empty(LAM_F32, LAM_SHAPE(s->out_channels), dev));
-    lam_grad_enabled(prev);
-    lam_status st = !s->weight || (s->has_bias && !s->bias) ? lam_last_status() : LAM_OK;
-    s->in_channels = in_channels;
-    if (st == LAM_OK) st = conv_reset(m);
-    if (st != LAM_OK) {
-        lam_module_drop_param(m, "bias");
-        lam_module_drop_param(m, "weight");
-        s->weight = s->bias = NULL;
-        s->in_channels = 0;
-    }
+    s->in_channels = in_channels;   /* reset_parameters reads it */
+    lam_status st = lam_module_materialize(m, LAM_SHAPE(s->out_channels, in_channels / s->groups, s->kernel.h,
+                                                        s->kernel.w),
+                                           s->has_bias ? s->out_channels : 0, &s->weight, &s->bias);
+    if (st != LAM_OK) s->in_channels = 0;
     return st;
 }
 

@@ -33,26 +33,13 @@ static const lam_module_class LAZY_LINEAR = {.name = "LazyLinear", .state_size =
                                              .forward = linear_forward, .extra_repr = linear_repr,
                                              .reset_parameters = linear_reset};
 
-/* Creates W (and b) on the module's device, registers and initializes them; all or nothing,
- * so a lazy layer that fails (out of memory) stays lazy and can try again. */
+/* Creates, registers and initializes W (and b): all or nothing (lam_module_materialize). */
 static lam_status materialize(lam_module *m, int64_t in_features) {
     linear_state *s = lam_self(m);
-    lam_device *dev = lam_module_device(m);
-    bool prev = lam_grad_enabled(false);
-    lam_tensor *w = lam_empty(LAM_F32, LAM_SHAPE(s->out_features, in_features), dev);
-    s->weight = lam_add_param(m, "weight", w);
-    if (s->weight && s->has_bias)
-        s->bias = lam_add_param(m, "bias", lam_empty(LAM_F32, LAM_SHAPE(s->out_features), dev));
-    lam_grad_enabled(prev);
-    lam_status st = !s->weight || (s->has_bias && !s->bias) ? lam_last_status() : LAM_OK;
-    s->in_features = in_features;
-    if (st == LAM_OK) st = linear_reset(m);
-    if (st != LAM_OK) {
-        lam_module_drop_param(m, "bias");
-        lam_module_drop_param(m, "weight");
-        s->weight = s->bias = NULL;
-        s->in_features = 0;
-    }
+    s->in_features = in_features;   /* reset_parameters reads it */
+    lam_status st = lam_module_materialize(m, LAM_SHAPE(s->out_features, in_features),
+                                           s->has_bias ? s->out_features : 0, &s->weight, &s->bias);
+    if (st != LAM_OK) s->in_features = 0;
     return st;
 }
 

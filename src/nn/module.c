@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "lamina/autograd.h"
 #include "nn/module_impl.h"
 #include "tensor/tensor_impl.h"
 
@@ -36,6 +37,23 @@ void lam_module_drop_param(lam_module *m, const char *name) {
             return;
         }
 }
+
+lam_status lam_module_materialize(lam_module *m, int ndim, const int64_t *w_shape, int64_t bias_len,
+                                  lam_tensor **weight, lam_tensor **bias) {
+    bool prev = lam_grad_enabled(false);
+    *weight = lam_add_param(m, "weight", lam_empty(LAM_F32, ndim, w_shape, m->device));
+    *bias = *weight && bias_len > 0 ? lam_add_param(m, "bias", lam_empty(LAM_F32, LAM_SHAPE(bias_len), m->device)) : NULL;
+    lam_grad_enabled(prev);
+    lam_status st = !*weight || (bias_len > 0 && !*bias) ? lam_last_status() : LAM_OK;
+    if (st == LAM_OK && m->cls->reset_parameters) st = m->cls->reset_parameters(m);
+    if (st != LAM_OK) {
+        lam_module_drop_param(m, "bias");
+        lam_module_drop_param(m, "weight");
+        *weight = *bias = NULL;
+    }
+    return st;
+}
+
 lam_device *lam_module_device(const lam_module *m) { return m ? m->device : NULL; }
 
 /* Names are one path component: non-empty, no dot, short enough for the registry. */

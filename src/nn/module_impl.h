@@ -63,6 +63,12 @@ void lam_module_set_class(lam_module *m, const lam_module_class *cls);
 /* Unregisters and releases m's own parameter `name` (a lazy layer undoing a failed
  * materialization); nothing if there is none. */
 void lam_module_drop_param(lam_module *m, const char *name);
+/* A lazy layer's parameters: registers an f32 "weight" of w_shape and, when bias_len > 0, a
+ * "bias" (bias_len) on m's device without recording grad, then runs m's reset_parameters.
+ * All or nothing: on failure both are dropped and *weight, *bias are NULL, so the layer stays
+ * lazy and can try again. */
+lam_status lam_module_materialize(lam_module *m, int ndim, const int64_t *w_shape, int64_t bias_len,
+                                  lam_tensor **weight, lam_tensor **bias);
 
 /* Appends printf-style text to the string in buf (extra_repr), truncating at size. */
 void lam_repr_append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
