@@ -106,13 +106,8 @@ static void naive_gemm(const float *a, const float *b, float *c, int64_t m, int6
 
 static volatile float sink;
 
-/* OpenBLAS's own thread count, read before lamina's first GEMM sets it to one (lamina splits
- * products over its OpenMP threads instead): the reference runs as a plain OpenBLAS user's. */
-static int blas_threads;
-
 static void bench_baselines(void)
 {
-    openblas_set_num_threads(blas_threads);
     for (int s = 0; s < NSHAPES; s++) {
         int64_t m = shapes[s].m, k = shapes[s].k, n = shapes[s].n;
         float *a = randv(m * k), *b = randv(k * n), *c = malloc((size_t)(m * n) * sizeof *c);
@@ -161,7 +156,6 @@ static void bench_baselines(void)
 
 int main(int argc, char **argv)
 {
-    blas_threads = openblas_get_num_threads();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         else {
