@@ -160,13 +160,7 @@ static void gemm(void *arg) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->m, j->n, j->k, 1.0f, j->a, j->k, j->b, j->n, 0.0f, j->c, j->n);
 }
 
-/* OpenBLAS's own thread count, read before lamina's first host convolution leaves it one
- * thread (src/backend/host/host_conv.c): the reference runs as a plain OpenBLAS user's. */
-static int blas_threads;
-
 static double openblas_gflops(const layer *l, int reps) {
-    int lamina_threads = openblas_get_num_threads();
-    openblas_set_num_threads(blas_threads);
     int64_t o = (l->size + 2 * (l->k / 2) - l->k) / l->s + 1;
     gemm_job j = {(int)l->oc, (int)(l->n * o * o), (int)(l->c * l->k * l->k), NULL, NULL, NULL};
     j.a = calloc((size_t)j.m * (size_t)j.k, sizeof(float));
@@ -176,7 +170,6 @@ static double openblas_gflops(const layer *l, int reps) {
     free(j.a);
     free(j.b);
     free(j.c);
-    openblas_set_num_threads(lamina_threads);
     return t > 0 ? conv_flops(l) / t / 1e9 : 0;
 }
 
@@ -209,7 +202,6 @@ static void ratio(char *buf, size_t size, double ours, double theirs) {
 }
 
 int main(int argc, char **argv) {
-    blas_threads = openblas_get_num_threads();
     int reps = 5, torch_threads = 0;
     const char *only = NULL, *torch = LAMINA_TORCH_CNN, *spec = NULL;
     for (int i = 1; i < argc; ++i) {

@@ -2,9 +2,6 @@
  * row loops over the in-range part of each window row, ranges found once per col row; f16 runs
  * the per-element loops through lam_host_ld/st. col2im accumulates each input plane in one
  * thread, taps in the order the OpenCL gather uses, so both give the same sums. */
-#include <cblas.h>
-#include <omp.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "backend/host/host.h"
@@ -112,20 +109,8 @@ static void col2im_any(const lam_kernel_args *a, const lam_window *g, int64_t C,
     }
 }
 
-/* A convolution on the host alternates lamina's OpenMP loops (im2col, pooling, batch norm) with
- * large GEMMs; OpenBLAS's own threads then spin against OpenMP's for the cores (bench_cnn's
- * ResNet step on 2 cores: 374-634 ms, 152-158 ms with OpenBLAS on one thread). So the first
- * host convolution with OpenMP threads to spare leaves OpenBLAS one thread, for the process. */
-static void blas_single_thread_once(void) {
-    static atomic_bool done;
-    if (!atomic_load_explicit(&done, memory_order_relaxed) && !atomic_exchange(&done, true) &&
-        omp_get_max_threads() > 1)
-        openblas_set_num_threads(1);
-}
-
 /* views col, x; window, C, images */
 lam_status lam_host_k_im2col(const lam_kernel_args *a) {
-    blas_single_thread_once();
     lam_window g = lam_host_window(a->i);
     if (a->v[0].dtype == LAM_F32) im2col_f32(a, &g, a->i[12], a->i[13]);
     else im2col_any(a, &g, a->i[12], a->i[13]);
@@ -142,7 +127,6 @@ lam_status lam_host_k_col2im(const lam_kernel_args *a) {
 
 /* views dst (B, A, S), src (A, B, S), bias (A); ints A, B, S, has_bias */
 lam_status lam_host_k_swap01(const lam_kernel_args *a) {
-    blas_single_thread_once();   /* 1x1 convolutions take no im2col */
     const lam_view *dst = &a->v[0], *src = &a->v[1], *bias = &a->v[2];
     const int64_t A = a->i[0], B = a->i[1], S = a->i[2], rows = A * B;
     const bool has_bias = a->i[3] != 0, f32 = dst->dtype == LAM_F32;
