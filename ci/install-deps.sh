@@ -5,6 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q \
     ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libopenblas-dev \
+    libopenblas-openmp-dev \
     zlib1g-dev libcmocka-dev libcjson-dev pkg-config cmake gcc make clinfo \
     clang libclang-rt-14-dev libomp-14-dev   # ASan/TSan/libFuzzer runs (ci/sanitize.sh, tsan.sh, fuzz.sh)
 # Open MPI: distributed data parallel training (lamina/dist.h) and its 2-rank tests.
