@@ -7,14 +7,6 @@
 /* Element m of channel c in (N, C, HW): image m / HW, position m % HW. */
 static long lam_bn_at(long m, long c, long C, long HW) { return ((m / HW) * C + c) * HW + m % HW; }
 
-/* Kahan summation: one work-item may sum a whole channel (groups of one on CPU devices). */
-typedef struct { float s, c; } lam_bn_acc;
-static void lam_bn_add(lam_bn_acc *a, float v) {
-    float y = v - a->c, t = a->s + y;
-    a->c = (t - a->s) - y;
-    a->s = t;
-}
-
 /* One work-group per channel: batch statistics (training), or the running ones. No return
  * before a barrier (see cl/reduce.cl): a group past the last channel sums nothing. */
 __kernel void lam_k_bn_stats(__global float *stats, long st_off, __global const float *x, long x_off,
@@ -24,14 +16,14 @@ __kernel void lam_k_bn_stats(__global float *stats, long st_off, __global const 
     __local float part[LAM_GROUP_MAX];
     int lid = (int)get_local_id(0), size = (int)get_local_size(0);
     long M = c < n && training ? N * HW : 0;
-    lam_bn_acc s = {0.0f, 0.0f}, q = {0.0f, 0.0f};
-    for (long m = lid; m < M; m += size) lam_bn_add(&s, x[x_off + lam_bn_at(m, c, C, HW)]);
-    float mean = lam_group_sum(part, s.s) / (float)(M > 0 ? M : 1);
+    float s = 0.0f, cs = 0.0f, q = 0.0f, cq = 0.0f;   /* sums and their Kahan compensations */
+    for (long m = lid; m < M; m += size) lam_kahan_add(&s, &cs, x[x_off + lam_bn_at(m, c, C, HW)]);
+    float mean = lam_group_sum(part, s) / (float)(M > 0 ? M : 1);
     for (long m = lid; m < M; m += size) {
         float d = x[x_off + lam_bn_at(m, c, C, HW)] - mean;
-        lam_bn_add(&q, d * d);
+        lam_kahan_add(&q, &cq, d * d);
     }
-    float sq = lam_group_sum(part, q.s);
+    float sq = lam_group_sum(part, q);
     if (lid != 0 || c >= n) return;
     stats[st_off + c] = training ? mean : rmean[rm_off + c];
     stats[st_off + C + c] = 1.0f / sqrt((training ? sq / (float)M : rvar[rv_off + c]) + eps);
@@ -67,14 +59,14 @@ __kernel void lam_k_bn_backward_reduce(__global float *sums, long s_off, __globa
     int lid = (int)get_local_id(0), size = (int)get_local_size(0);
     long M = c < n ? N * HW : 0;
     float mean = c < n ? stats[st_off + c] : 0.0f, invstd = c < n ? stats[st_off + C + c] : 0.0f;
-    lam_bn_acc sg = {0.0f, 0.0f}, sgx = {0.0f, 0.0f};
+    float sg = 0.0f, cg = 0.0f, sgx = 0.0f, cgx = 0.0f;
     for (long m = lid; m < M; m += size) {
         long at = lam_bn_at(m, c, C, HW);
         float gv = g[g_off + at];
-        lam_bn_add(&sg, gv);
-        lam_bn_add(&sgx, gv * (x[x_off + at] - mean) * invstd);
+        lam_kahan_add(&sg, &cg, gv);
+        lam_kahan_add(&sgx, &cgx, gv * (x[x_off + at] - mean) * invstd);
     }
-    float tg = lam_group_sum(part, sg.s), tgx = lam_group_sum(part, sgx.s);
+    float tg = lam_group_sum(part, sg), tgx = lam_group_sum(part, sgx);
     if (lid != 0 || c >= n) return;
     sums[s_off + c] = tg;
     sums[s_off + C + c] = tgx;

@@ -9,6 +9,14 @@
 
 #define LAM_GROUP_MAX 256
 
+/* Kahan summation, for a work-item's own partial sum (with groups of one it sums a whole
+ * row or channel): *sum + x, the lost low bits kept in *comp (true sum ~ *sum - *comp). */
+LAM_FN void lam_kahan_add(float *sum, float *comp, float x) {
+    float y = x - *comp, t = *sum + y;
+    *comp = (t - *sum) - y;
+    *sum = t;
+}
+
 LAM_FN float lam_group_sum(__local float *scratch, float v) {
     int t = (int)get_local_id(0), n = (int)get_local_size(0);
     if (n == 1) return v;

@@ -34,17 +34,12 @@ typedef struct {
     long idx;
 } lam_part;
 
-static inline void lam_kahan_add(lam_part *p, float x) {
-    float y = x - p->c, t = p->v + y;
-    p->c = (t - p->v) - y;
-    p->v = t;
-}
 
 /* Sequential reduction of count elements x[0], x[stride], ...; indices start at first. */
 static lam_part lam_reduce_seq(int op, __global const LAM_T *x, long stride, long count, long first) {
     lam_part p = {lam_is_sum(op) ? 0.0f : (count ? LAM_LD(x, 0) : NAN), 0.0f, first};
     if (lam_is_sum(op)) {
-        for (long l = 0; l < count; ++l) lam_kahan_add(&p, LAM_LD(x, l * stride));
+        for (long l = 0; l < count; ++l) lam_kahan_add(&p.v, &p.c, LAM_LD(x, l * stride));
     } else {
         for (long l = 1; l < count; ++l) {
             float c = LAM_LD(x, l * stride);
@@ -96,10 +91,10 @@ static lam_part lam_sum_contig(__global const LAM_T *x, long count) {
     vstore8(v, 0, lv);
     vstore8(c, 0, lc);
     for (int k = 0; k < 8; ++k) {
-        lam_kahan_add(&p, lv[k]);
-        lam_kahan_add(&p, -lc[k]);
+        lam_kahan_add(&p.v, &p.c, lv[k]);
+        lam_kahan_add(&p.v, &p.c, -lc[k]);
     }
-    for (long l = n8 * 8; l < count; ++l) lam_kahan_add(&p, LAM_LD(x, l));
+    for (long l = n8 * 8; l < count; ++l) lam_kahan_add(&p.v, &p.c, LAM_LD(x, l));
     return p;
 }
 
@@ -122,8 +117,8 @@ __kernel void lam_reduce_final(__global uchar *dst, long d_off, __global const f
     lam_part p = {lam_is_sum(op) ? 0.0f : (nparts ? pv[0] : NAN), 0.0f, nparts ? pi[0] : 0};
     for (long g = lam_is_sum(op) ? 0 : 1; g < nparts; ++g) {
         if (lam_is_sum(op)) {
-            lam_kahan_add(&p, pv[g]);
-            lam_kahan_add(&p, -pc[g]);
+            lam_kahan_add(&p.v, &p.c, pv[g]);
+            lam_kahan_add(&p.v, &p.c, -pc[g]);
         } else if (lam_beats(op, pv[g], p.v)) {
             p.v = pv[g];
             p.idx = pi[g];
@@ -142,7 +137,7 @@ static lam_part lam_reduce_group(int op, __global const LAM_T *x, long stride, l
     for (long l = t; l < count; l += LAM_WG) {
         float c = LAM_LD(x, l * stride);
         if (lam_is_sum(op)) {
-            lam_kahan_add(&p, c);
+            lam_kahan_add(&p.v, &p.c, c);
         } else if (!any || lam_beats(op, c, p.v)) {
             p.v = c;
             p.idx = first + l;
