@@ -13,3 +13,6 @@ apt-get install -y -q libopenmpi-dev openmpi-bin
 # Data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist (train_mnist --data,
 # tests/test_data.c), and English text in /usr/share/games/fortunes (the character-level GPT).
 apt-get install -y -q dataset-fashion-mnist fortunes
+# A second OpenCL implementation (Mesa's Rusticl on llvmpipe, enabled by RUSTICL_ENABLE) and
+# the OpenCL device simulator that checks every kernel for races and bad accesses (ci/oclgrind.sh).
+apt-get install -y -q mesa-opencl-icd oclgrind

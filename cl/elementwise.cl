@@ -32,10 +32,11 @@ __kernel void lam_ew_contig(__global LAM_T *dst, long d_off, __global const LAM_
 __kernel void lam_ew_strided(__global LAM_T *dst, long d_off, __global const LAM_T *a, lam_layout la,
                              __global const LAM_T *b, lam_layout lb, __global const LAM_T *c, lam_layout lc,
                              float sa, float sb, float sc, int scalars, long n, int op) {
+    const lam_layout A = la, B = lb, C = lc;   /* struct arguments read before any branch: Rusticl (cl/README.md) */
     long i = get_global_id(0);
     if (i >= n) return;
-    float x = (scalars & 1) ? sa : LAM_LD(a, lam_layout_index(la, i));
-    float y = (scalars & 2) ? sb : LAM_LD(b, lam_layout_index(lb, i));
-    float z = (scalars & 4) ? sc : LAM_LD(c, lam_layout_index(lc, i));
+    float x = (scalars & 1) ? sa : LAM_LD(a, lam_layout_index(A, i));
+    float y = (scalars & 2) ? sb : LAM_LD(b, lam_layout_index(B, i));
+    float z = (scalars & 4) ? sc : LAM_LD(c, lam_layout_index(C, i));
     LAM_ST(dst, d_off + i, lam_ew_apply(op, x, y, z));
 }

@@ -9,9 +9,10 @@ static inline float lam_copy_ldf(__global const uchar *src, int ts, long at) {
 
 __kernel void lam_copy(__global uchar *dst, lam_layout ld, int td, __global const uchar *src, lam_layout ls,
                        int ts, long n, int dst_contig) {
+    const lam_layout D = ld, S = ls;   /* struct arguments read before any branch: Rusticl (cl/README.md) */
     long i = get_global_id(0);
     if (i >= n) return;
-    long to = dst_contig ? ld.offset + i : lam_layout_index(ld, i), from = lam_layout_index(ls, i);
+    long to = dst_contig ? D.offset + i : lam_layout_index(D, i), from = lam_layout_index(S, i);
     if (td == ts) {
         if (td == LAM_DT_I64) ((__global ulong *)dst)[to] = ((__global const ulong *)src)[from];
         else if (td == LAM_DT_F16) ((__global ushort *)dst)[to] = ((__global const ushort *)src)[from];
