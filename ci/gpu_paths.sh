@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU-path stage alone: the op, module and queue tests (test_ops, test_autograd,
 # test_modules, test_state_dict, test_optim, test_queue, test_transformer, test_cnn_ops,
-# test_cnn_modules) on opencl:0:0 (POCL in CI) with
+# test_cnn_modules) on opencl:portable:0 (POCL) with
 # work-group tree kernels, the
 # asynchronous queue and CLBlast's default GEMM parameters forced (tests/gpu_paths.cmake).
 # ci/test.sh runs the same tests among the rest.

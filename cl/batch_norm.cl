@@ -5,7 +5,7 @@
  * y = (x - mean) invstd w + b. */
 
 /* Element m of channel c in (N, C, HW): image m / HW, position m % HW. */
-static long lam_bn_at(long m, long c, long C, long HW) { return ((m / HW) * C + c) * HW + m % HW; }
+LAM_FN long lam_bn_at(long m, long c, long C, long HW) { return ((m / HW) * C + c) * HW + m % HW; }
 
 /* One work-group per channel: batch statistics (training), or the running ones. No return
  * before a barrier (see cl/reduce.cl): a group past the last channel sums nothing. */

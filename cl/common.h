@@ -10,7 +10,11 @@
 typedef uint lam_u32;
 typedef ulong lam_u64;
 typedef long lam_i64;
+#if defined(__OPENCL_C_VERSION__) && __OPENCL_C_VERSION__ >= 120
 #define LAM_FN static inline
+#else
+#define LAM_FN   /* OpenCL C 1.1 has no static functions; one program is one translation unit */
+#endif
 #define LAM_GLOBAL __global
 #define LAM_EXP exp
 #define LAM_LOG log

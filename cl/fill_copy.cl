@@ -3,7 +3,7 @@
  * copies move bits; float -> int truncates like a C cast; f16 goes through float.
  * dst_contig skips the index maths for a contiguous destination. */
 
-static inline float lam_copy_ldf(__global const uchar *src, int ts, long at) {
+LAM_FN float lam_copy_ldf(__global const uchar *src, int ts, long at) {
     return ts == LAM_DT_F16 ? vload_half((size_t)at, (__global const half *)src) : ((__global const float *)src)[at];
 }
 

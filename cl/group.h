@@ -1,5 +1,5 @@
 /* Work-group reductions for the kernels that run one work-group per unit of work (the
- * direct kernels with a group size, src/backend/kernels.h): a group of LAM_GROUP_MAX
+ * direct kernels with a group size, src/backend/kernels.h): a group of up to LAM_GROUP_MAX
  * work-items on GPUs, of one on CPU devices. Every work-item passes its partial value and
  * gets the group's result; scratch is a __local float[LAM_GROUP_MAX]. The group size is a
  * power of two. OpenCL only: prepended to every program after common.h. */
@@ -7,7 +7,12 @@
 #define LAM_CL_GROUP_H
 #ifdef __OPENCL_VERSION__
 
-#define LAM_GROUP_MAX 256
+/* The largest work-group lamina launches on this device (-DLAM_WG=, from its limits:
+ * src/backend/opencl/cl_limits.c); local arrays are sized by it. */
+#ifndef LAM_WG
+#define LAM_WG 256
+#endif
+#define LAM_GROUP_MAX LAM_WG
 
 /* Kahan summation, for a work-item's own partial sum (with groups of one it sums a whole
  * row or channel): *sum + x, the lost low bits kept in *comp (true sum ~ *sum - *comp). */

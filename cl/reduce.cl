@@ -5,25 +5,23 @@
  *
  * CPU devices: one work-item per output (lam_reduce_rows), or for one output over a long
  * row, one contiguous chunk per work-item (lam_reduce_chunks) and a short final pass
- * (lam_reduce_final). GPUs: one work-group of LAM_WG per output (lam_reduce_tree), or per
+ * (lam_reduce_final). GPUs: one work-group (LAM_WG at most, group.h) per output (lam_reduce_tree), or per
  * chunk (lam_reduce_tree_chunks) followed by lam_reduce_final. Tree kernels never return
  * before a barrier, even group-uniformly: POCL's work-group compiler then hangs
  * (lam_reduce_tree) or crashes (lam_softmax_tree). */
 
-#define LAM_WG 256
-
-static inline int lam_is_sum(int op) { return op == LAM_REDUCE_SUM || op == LAM_REDUCE_MEAN; }
-static inline int lam_is_index(int op) { return op == LAM_REDUCE_ARGMAX || op == LAM_REDUCE_ARGMIN; }
+LAM_FN int lam_is_sum(int op) { return op == LAM_REDUCE_SUM || op == LAM_REDUCE_MEAN; }
+LAM_FN int lam_is_index(int op) { return op == LAM_REDUCE_ARGMAX || op == LAM_REDUCE_ARGMIN; }
 
 /* Does candidate c replace the current extreme v? NaN wins; ties keep the earlier one. */
-static inline int lam_beats(int op, float c, float v) {
+LAM_FN int lam_beats(int op, float c, float v) {
     if (isnan(v)) return 0;
     if (isnan(c)) return 1;
     return op == LAM_REDUCE_MIN || op == LAM_REDUCE_ARGMIN ? c < v : c > v;
 }
 
 /* The same, for candidates that may come from an earlier index (tree combines). */
-static inline int lam_beats_at(int op, float c, long ci, float v, long vi) {
+LAM_FN int lam_beats_at(int op, float c, long ci, float v, long vi) {
     if (lam_beats(op, c, v)) return 1;
     int tie = c == v || (isnan(c) && isnan(v));
     return tie && !lam_beats(op, v, c) && ci < vi;
@@ -36,7 +34,7 @@ typedef struct {
 
 
 /* Sequential reduction of count elements x[0], x[stride], ...; indices start at first. */
-static lam_part lam_reduce_seq(int op, __global const LAM_T *x, long stride, long count, long first) {
+LAM_FN lam_part lam_reduce_seq(int op, __global const LAM_T *x, long stride, long count, long first) {
     lam_part p = {lam_is_sum(op) ? 0.0f : (count ? LAM_LD(x, 0) : NAN), 0.0f, first};
     if (lam_is_sum(op)) {
         for (long l = 0; l < count; ++l) lam_kahan_add(&p.v, &p.c, LAM_LD(x, l * stride));
@@ -52,7 +50,7 @@ static lam_part lam_reduce_seq(int op, __global const LAM_T *x, long stride, lon
     return p;
 }
 
-static void lam_store(int op, __global uchar *dst, long at, lam_part p, long len) {
+LAM_FN void lam_store(int op, __global uchar *dst, long at, lam_part p, long len) {
     if (lam_is_index(op)) {
         ((__global long *)dst)[at] = p.idx;
         return;
@@ -78,7 +76,7 @@ __kernel void lam_reduce_rows(__global uchar *dst, long d_off, __global const LA
 
 /* Kahan sum of count contiguous elements in eight independent lanes: one lane's chain of
  * dependent adds is latency-bound, eight keep a CPU core's vector unit busy. */
-static lam_part lam_sum_contig(__global const LAM_T *x, long count) {
+LAM_FN lam_part lam_sum_contig(__global const LAM_T *x, long count) {
     float8 v = 0.0f, c = 0.0f;
     long n8 = count / 8;
     for (long l = 0; l < n8; ++l) {
@@ -127,14 +125,14 @@ __kernel void lam_reduce_final(__global uchar *dst, long d_off, __global const f
     lam_store(op, dst, d_off, p, len);
 }
 
-/* One work-group of LAM_WG reduces count elements at x with the given stride; the result
+/* One work-group (a power of two, LAM_WG at most) reduces count elements at x with the given stride; the result
  * is valid in work-item 0. */
-static lam_part lam_reduce_group(int op, __global const LAM_T *x, long stride, long count, long first,
+LAM_FN lam_part lam_reduce_group(int op, __global const LAM_T *x, long stride, long count, long first,
                                  __local float *lv, __local long *li) {
-    int t = (int)get_local_id(0);
+    int t = (int)get_local_id(0), n = (int)get_local_size(0);
     lam_part p = {lam_is_sum(op) ? 0.0f : NAN, 0.0f, LONG_MAX};
     int any = 0;
-    for (long l = t; l < count; l += LAM_WG) {
+    for (long l = t; l < count; l += n) {
         float c = LAM_LD(x, l * stride);
         if (lam_is_sum(op)) {
             lam_kahan_add(&p.v, &p.c, c);
@@ -147,7 +145,7 @@ static lam_part lam_reduce_group(int op, __global const LAM_T *x, long stride, l
     lv[t] = lam_is_sum(op) ? p.v - p.c : p.v;
     li[t] = p.idx;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = LAM_WG / 2; s > 0; s >>= 1) {
+    for (int s = n / 2; s > 0; s >>= 1) {
         if (t < s) {
             if (lam_is_sum(op)) {
                 lv[t] += lv[t + s];

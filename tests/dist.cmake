@@ -23,7 +23,7 @@ lamina_add_test(parallel test_parallel.c)
 add_test(NAME parallel_two_pocl COMMAND test_parallel)
 lamina_test_env(parallel_two_pocl)
 set_tests_properties(parallel_two_pocl PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT
-  "POCL_CACHE_DIR=${LAMINA_TEST_CACHE}/pocl;LAMINA_CACHE_DIR=${LAMINA_TEST_CACHE}/lamina;POCL_DEVICES=pthread pthread;LAMINA_DP_DEVICES=opencl:0:0,opencl:0:1")
+  "POCL_CACHE_DIR=${LAMINA_TEST_CACHE}/pocl;LAMINA_CACHE_DIR=${LAMINA_TEST_CACHE}/lamina;POCL_DEVICES=pthread pthread;LAMINA_DP_DEVICES=opencl:portable:0,opencl:portable:1")
 set_tests_properties(parallel parallel_two_pocl PROPERTIES TIMEOUT 300 LABELS dist SKIP_RETURN_CODE 77)
 # One context per OpenCL platform: copies between two POCL devices stay on the devices.
 lamina_add_test(peer test_peer.c)

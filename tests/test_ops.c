@@ -3,7 +3,7 @@
  * dtype, with gradients, plus the coverage check over the op table.
  *   test_ops           run and check everything
  *   test_ops --perf    also print the time, GB/s and GFLOP/s of every case on every device
- * LAMINA_TEST_DEVICES=cpu,opencl:0:0 picks devices (test_util.h). */
+ * LAMINA_TEST_DEVICES=cpu,opencl:portable:0 picks devices (test_util.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Data parallel over the devices of one process (lamina/parallel.h), on the devices named in
- * LAMINA_DP_DEVICES, else LAMINA_TEST_DEVICES, else "cpu,opencl:0:0" when there is an OpenCL
- * device (ctest also runs it with POCL_DEVICES="pthread pthread" on "opencl:0:0,opencl:0:1"):
+ * LAMINA_DP_DEVICES, else LAMINA_TEST_DEVICES, else "cpu,opencl" when there is an OpenCL
+ * device (ctest also runs it with POCL_DEVICES="pthread pthread" on "opencl:portable:0,opencl:portable:1"):
  * - after each of 3 momentum steps replica 0 equals one device on the whole batch (1e-5),
  *   with uneven splits (7 rows) and a replica with no rows (1 row);
  * - the replicas run at the same time, each on a thread of its own with its own seed;
@@ -24,7 +24,7 @@
 static int dp_devices(lam_device **out, int max) {
     const char *env = getenv("LAMINA_DP_DEVICES"), *all = getenv("LAMINA_TEST_DEVICES");
     char buf[256];
-    if (!env || !*env) env = all && *all ? all : lam_device_count() > 1 ? "cpu,opencl:0:0" : "cpu";
+    if (!env || !*env) env = all && *all ? all : lam_device_count() > 1 ? "cpu,opencl" : "cpu";
     snprintf(buf, sizeof buf, "%s", env);
     int n = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save)) {

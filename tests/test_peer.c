@@ -1,6 +1,6 @@
 /* Devices of one OpenCL platform share a context, and copies between them stay on the
  * devices. Run by ctest with POCL_DEVICES="pthread pthread" (two POCL devices of one
- * platform; skipped, 77, on a machine without two devices on platform 0):
+ * platform; skipped, 77, on a machine without two POCL devices):
  * - lam_to, lam_copy_ and lam_module_to between them give the right values and move no byte
  *   to or from host memory (lam_device_stats of both devices);
  * - the order of the two queues: a copy sees every write queued before it on the source, and
@@ -22,8 +22,8 @@ static lam_device *dev0, *dev1;
 
 static int setup(void **state) {
     (void)state;
-    dev0 = lam_device_get("opencl:0:0");
-    dev1 = lam_device_get("opencl:0:1");
+    dev0 = lam_device_get("opencl:portable:0");
+    dev1 = lam_device_get("opencl:portable:1");
     lam_clear_error();
     return 0;
 }
@@ -163,8 +163,8 @@ static void module_moves_without_the_host(void **state) {
 }
 
 int main(void) {
-    if (!lam_device_get("opencl:0:0") || !lam_device_get("opencl:0:1")) {
-        printf("SKIP: two devices of OpenCL platform 0 are needed (POCL_DEVICES=\"pthread pthread\")\n");
+    if (!lam_device_get("opencl:portable:0") || !lam_device_get("opencl:portable:1")) {
+        printf("SKIP: two POCL devices are needed (POCL_DEVICES=\"pthread pthread\")\n");
         return 77;
     }
     const struct CMUnitTest tests[] = {

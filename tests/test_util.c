@@ -31,6 +31,8 @@ int tu_devices(lam_device **out, int max)
     for (int i = 0; i < count && n < max; i++) {
         lam_device *d = lam_device_at(i);
         if (d) out[n++] = d;
+        else fprintf(stderr, "skipping device %d: %s\n", i, lam_last_error());   /* refused: its limit named */
+        lam_clear_error();
     }
     return n;
 }

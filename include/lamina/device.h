@@ -23,7 +23,12 @@ typedef struct lam_device lam_device;
 
 typedef enum { LAM_DEVICE_HOST, LAM_DEVICE_CPU, LAM_DEVICE_GPU, LAM_DEVICE_ACCEL, LAM_DEVICE_TYPE_COUNT } lam_device_type;
 
-/* Spec strings: NULL or "" (default), "cpu", "opencl", "opencl:P:D", "gpu". NULL + error if none. */
+/* Spec strings: NULL or "" (default), "cpu", "opencl", "opencl:P:D", "gpu". NULL + error if none.
+ * In "opencl:P:D" P is a platform's index or a part of its name or vendor, any case, that
+ * names one platform only: "opencl:rusticl:0", "opencl:portable:0" (POCL), "opencl:nvidia:0".
+ * Indices follow the order the ICD loader lists platforms in, which can change; names don't.
+ * A device lamina cannot use (a limit below what its kernels need) is refused here and by
+ * lam_device_at, with the limit named in lam_last_error(). */
 LAM_API lam_device *lam_device_get(const char *spec);
 LAM_API int lam_device_count(void);               /* cpu first, then OpenCL devices */
 LAM_API lam_device *lam_device_at(int index);
@@ -44,6 +49,20 @@ typedef struct {
 } lam_device_info;
 LAM_API lam_status lam_device_query(const lam_device *d, lam_device_info *info);
 LAM_API const char *lam_device_type_name(lam_device_type t);
+
+/* The limits lamina's kernels are shaped by, as queried from the device (OpenCL) and
+ * capped by LAMINA_CL_MAX_WG, LAMINA_CL_LOCAL_MEM and LAMINA_CL_C_VERSION; all zero for cpu. */
+typedef struct {
+    size_t max_work_group;     /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t work_group;         /* what lamina's work-group kernels use: a power of two */
+    size_t preferred_multiple; /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE; 0 before a kernel ran */
+    uint64_t local_mem;        /* CL_DEVICE_LOCAL_MEM_SIZE, bytes */
+    unsigned mem_align;        /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, bytes */
+    unsigned c_major, c_minor; /* the OpenCL C version programs are built for (-cl-std=) */
+    int fp16;                  /* cl_khr_fp16 */
+    int images;                /* CL_DEVICE_IMAGE_SUPPORT */
+} lam_device_limits;
+LAM_API lam_status lam_device_query_limits(const lam_device *d, lam_device_limits *out);
 
 /* Memory pool statistics. OpenCL devices cache freed buffers for reuse; in steady-state
  * training device_allocs stops growing. */

@@ -70,6 +70,8 @@ typedef struct lam_backend_ops {
     lam_status (*empty_cache)(lam_device *d);
     lam_status (*synchronize)(lam_device *d);
     lam_status (*query)(lam_device *d, lam_device_info *info);
+    /* optional: lam_device_limits; NULL: all zero (the host) */
+    lam_status (*limits)(lam_device *d, lam_device_limits *out);
 
     /* every element of a contiguous dst set to the bit pattern of one element */
     lam_status (*fill)(lam_device *d, const lam_view *dst, uint64_t bits);
@@ -102,6 +104,13 @@ struct lam_device {
     lam_device_type type;
     char spec[32];             /* "cpu", "opencl:0:1" */
     char name[320];            /* spec plus the device's own name */
+    /* Where the backend found it, for specs by name ("opencl:rusticl:0", device.c): the
+     * platform's index, name and vendor, and the device's index on that platform. */
+    unsigned platform_index, device_index;
+    char platform[256], vendor[128];
+    /* Why lamina cannot use this device (a limit it reports, named); "" when usable.
+     * lam_device_get refuses such a device with this reason; lamina-info lists it. */
+    char refused[192];
 };
 
 /* Host backend (always present). */

@@ -96,7 +96,9 @@ def main():
     write("idx_gzip", {"images": bytes([0]) + images, "labels": bytes([2]) + labels,
                        "cut": bytes([1]) + images + bytes([128])})
     write("device_spec", {"cpu": b"cpu", "gpu": b"gpu", "opencl": b"opencl", "opencl_0_0": b"opencl:0:0",
-                          "opencl_9": b"opencl:9:x", "empty": b""})
+                          "opencl_9": b"opencl:9:x", "empty": b"",
+                          "rusticl": b"opencl:rusticl:0", "portable": b"opencl:Portable:0", "ambiguous": b"opencl:o:0",
+                          "no_name": b"opencl::0", "nested": b"opencl:pocl:0:1"})
     tokens = ['"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"F32"', '"I32"', '"I64"', '"F16"',
               '"format"', '"lamina-optim"', '"optimizer"', '"steps"', '"sgd"', '"adam"', '"adamw"', '"state.',
               '.step"', 'momentum_buffer"', 'exp_avg"', 'exp_avg_sq"', '"weight"', '"bias"', '"net.',

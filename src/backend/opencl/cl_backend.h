@@ -13,8 +13,10 @@
 
 #include "backend/view.h"
 
-/* Work-group size of the tree kernels (reduce.cl, softmax.cl size their local arrays so). */
-#define LAM_CL_TREE_WG 256
+/* The largest work-group lamina's kernels use, where the device allows it (cl_limits.c). */
+#define LAM_CL_WG_CAP 256
+/* Local memory per work-item of the hungriest kernel (reduce.cl's tree: a float and a long). */
+#define LAM_CL_LOCAL_PER_ITEM 12
 
 typedef struct lam_cl_cached {     /* a freed buffer kept for reuse */
     cl_mem mem;
@@ -33,6 +35,7 @@ typedef struct lam_cl_kernel_entry {
     char name[64];
     int dtype;
     cl_kernel kernel;
+    size_t max_wg;                 /* CL_KERNEL_WORK_GROUP_SIZE: this kernel's own limit */
     struct lam_cl_kernel_entry *next;
 } lam_cl_kernel_entry;
 
@@ -68,7 +71,14 @@ typedef struct {
     char device_name[256], platform_name[256], platform_version[256];
     char c_version[128], driver[128];
     uint64_t global_mem, max_alloc;
-    size_t max_wg;
+    /* Limits as lamina takes them (cl_limits.c): the device's reports, capped by
+     * LAMINA_CL_MAX_WG, LAMINA_CL_LOCAL_MEM and LAMINA_CL_C_VERSION. wg is the work-group
+     * size of the tree and group kernels (-DLAM_WG=): a power of two within both limits. */
+    size_t max_wg, wg;
+    _Atomic size_t pref_multiple;  /* known once a kernel is made (cl_program.c) */
+    uint64_t local_mem;
+    unsigned mem_align, c_major, c_minor;
+    bool images;
     int compute_units;
     lam_device_type type;
 
@@ -105,9 +115,19 @@ void lam_cl_free(lam_device *d, void *buf);
 lam_status lam_cl_pool_stats(lam_device *d, lam_pool_stats *out);
 lam_status lam_cl_empty_cache(lam_device *d);
 
+/* cl_limits.c: fills the limits above from dev; writes why lamina cannot use it to refused
+ * ("" when it can). lam_cl_build_options: the options every program is built with. */
+void lam_cl_take_limits(lam_cl_ctx *c, cl_device_id dev, char *refused, size_t cap);
+void lam_cl_build_options(const lam_cl_ctx *c, int dtype, char *out, size_t cap);
+lam_status lam_cl_limits(lam_device *d, lam_device_limits *out);
+
 /* cl_program.c: the cached kernel `name` of cl/<file> built for storage dtype `dtype`
  * (-DLAM_DTYPE=<code>; the program is built on first use). */
 cl_kernel lam_cl_kernel(lam_cl_ctx *c, const char *file, const char *name, int dtype);
+/* The work-group size for a kernel that runs one group per unit of work: c->wg, or the
+ * kernel's own limit (rounded down to a power of two) if smaller; 0 and an error when
+ * the kernel cannot be built. */
+size_t lam_cl_group_size(lam_cl_ctx *c, const char *file, const char *name, int dtype);
 
 /* cl_launch.c: kernel arguments as a table of values, set in order. Scalars are held by
  * value in the entry; ref points at larger arguments (a lam_layout passed by value). */

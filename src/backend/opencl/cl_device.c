@@ -110,6 +110,7 @@ static const lam_backend_ops cl_ops = {
     .empty_cache = lam_cl_empty_cache,
     .synchronize = cl_synchronize,
     .query = cl_query,
+    .limits = lam_cl_limits,
     .fill = lam_cl_fill,
     .copy = lam_cl_copy,
     .elementwise = lam_cl_elementwise,
@@ -174,24 +175,22 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, cl_con
     cl_device_type type = 0;
     cl_ulong mem = 0, max_alloc = 0;
     cl_uint units = 0;
-    size_t wg = 1;
     clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
     clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
     clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
-    clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     c->global_mem = mem;
     c->max_alloc = max_alloc;
     c->compute_units = (int)units;
-    c->max_wg = wg ? wg : 1;
+    lam_cl_take_limits(c, dev, d->refused, sizeof d->refused);
     c->type = (type & CL_DEVICE_TYPE_GPU) ? LAM_DEVICE_GPU
               : (type & CL_DEVICE_TYPE_ACCELERATOR) ? LAM_DEVICE_ACCEL : LAM_DEVICE_CPU;
     /* What GPUs run, CPU devices can be made to run too (README, "Queues, host waits and
-     * the GPU code paths"): LAMINA_CL_TREE=1 work-group tree kernels (they need a full
-     * LAM_CL_TREE_WG work-group; POCL-style CPUs prefer chunks), LAMINA_CL_CLBLAST_DEFAULTS=1
+     * the GPU code paths"): LAMINA_CL_TREE=1 work-group tree kernels (of c->wg work-items;
+     * POCL-style CPUs prefer chunks), LAMINA_CL_CLBLAST_DEFAULTS=1
      * CLBlast's own GEMM parameters. Every queue is asynchronous; LAMINA_CL_ASYNC=0 makes
      * it synchronous. */
-    c->tree = env_switch("LAMINA_CL_TREE", c->type != LAM_DEVICE_CPU) && c->max_wg >= LAM_CL_TREE_WG;
+    c->tree = env_switch("LAMINA_CL_TREE", c->type != LAM_DEVICE_CPU);
     c->synchronous = !env_switch("LAMINA_CL_ASYNC", true);
     bool pocl = strstr(c->platform_name, "Portable Computing Language") != NULL;
     c->lazy_compile = c->type == LAM_DEVICE_CPU || pocl;
@@ -207,6 +206,11 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, cl_con
     d->ctx = c;
     d->type = c->type;
     snprintf(d->spec, sizeof d->spec, "opencl:%u:%u", p, i);
+    d->platform_index = p;
+    d->device_index = i;
+    copy_str(d->platform, sizeof d->platform, c->platform_name);
+    clGetPlatformInfo(platform, CL_PLATFORM_VENDOR, sizeof d->vendor, d->vendor, NULL);
+    d->vendor[sizeof d->vendor - 1] = '\0';
     snprintf(d->name, sizeof d->name, "opencl:%u:%u (%.280s)", p, i, c->device_name);
     return d;
 fail:

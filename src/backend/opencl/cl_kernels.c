@@ -31,11 +31,17 @@ lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_a
     char name[80];
     snprintf(name, sizeof name, "lam_k_%s", k->name);
     /* group kernels loop over their unit with get_local_size(0) items: one on CPU devices, else
-     * the table's size or the device's largest if smaller */
-    size_t local = k->group > 0 ? (lam_cl(d)->tree ? (size_t)k->group : 1) : 0;
-    if (local > lam_cl(d)->max_wg) local = lam_cl(d)->max_wg;
-    size_t global = (size_t)a->work * (local ? local : 1);
+     * the table's size or the largest the device and kernel allow if smaller */
     int dtype = k->views > 0 ? (int)a->v[0].dtype : LAM_F32;
+    size_t local = 0;
+    if (k->group > 0 && c->tree) {
+        size_t most = lam_cl_group_size(c, k->file, name, dtype);
+        if (!most) return lam_last_status();
+        local = (size_t)k->group < most ? (size_t)k->group : most;
+    } else if (k->group > 0) {
+        local = 1;
+    }
+    size_t global = (size_t)a->work * (local ? local : 1);
     lam_status st = lam_cl_launch(c, k->file, name, dtype, global, local, args, n);
     if (st == LAM_OK && raises) lam_cl_count(&c->checks_enqueued, 1);   /* after the enqueue: see cl_check.c */
     return st;

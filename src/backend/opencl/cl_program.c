@@ -1,6 +1,7 @@
 /* Programs and kernels: each cl/<file>.cl is built lazily per device and storage dtype as
- * the prelude (cl/common.h, cl/op_table.h, cl/group.h, cl/window.h) followed by the file, with options
- * "-cl-std=CL1.2 -DLAM_DTYPE=<code>". Built binaries are cached on disk ($LAMINA_CACHE_DIR,
+ * the prelude (cl/common.h, cl/op_table.h, cl/group.h, cl/window.h) followed by the file,
+ * with options from cl_limits.c ("-cl-std=CL1.2 -DLAM_DTYPE=<code> -DLAM_WG=<work-group>").
+ * Built binaries are cached on disk ($LAMINA_CACHE_DIR,
  * else $XDG_CACHE_HOME/lamina, else $HOME/.cache/lamina) under the hex 64-bit FNV-1a of
  * (prelude + file + options + device name + driver + platform version), written to a temp
  * file and renamed; not on POCL, which keeps its own (lam_cl_ctx.own_cache). LAMINA_KERNEL_DIR=
@@ -193,8 +194,8 @@ static char *program_text(lam_cl_ctx *c, const char *file, const char *options, 
 
 /* Builds (or loads from the disk cache) one program; the caller holds prog_lock. */
 static cl_program build_program(lam_cl_ctx *c, const char *file, int dtype) {
-    char options[64];
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DLAM_DTYPE=%d", dtype);
+    char options[96];
+    lam_cl_build_options(c, dtype, options, sizeof options);
     uint64_t h = 0;
     char *text = program_text(c, file, options, &h);
     if (!text) return NULL;
@@ -261,21 +262,45 @@ static cl_kernel make_kernel(lam_cl_ctx *c, const char *file, const char *name, 
     snprintf(e->name, sizeof e->name, "%s", name);
     e->dtype = dtype;
     e->kernel = k;
+    /* a kernel can allow less than the device (registers, local memory): never launch more */
+    size_t wg = 0, multiple = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL) != CL_SUCCESS || !wg)
+        wg = c->max_wg;
+    e->max_wg = wg < c->max_wg ? wg : c->max_wg;
+    if (!atomic_load(&c->pref_multiple) &&
+        clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, sizeof multiple,
+                                 &multiple, NULL) == CL_SUCCESS)
+        atomic_store(&c->pref_multiple, multiple);
     e->next = c->kernels;
     c->kernels = e;
     return k;
 }
 
-cl_kernel lam_cl_kernel(lam_cl_ctx *c, const char *file, const char *name, int dtype) {
+/* The cached entry of kernel name for dtype, made on first use; NULL and an error if it
+ * cannot be. Entries live as long as the device. */
+static const lam_cl_kernel_entry *kernel_entry(lam_cl_ctx *c, const char *file, const char *name, int dtype) {
     pthread_mutex_lock(&c->prog_lock);
-    cl_kernel k = NULL;
-    for (const lam_cl_kernel_entry *e = c->kernels; e && !k; e = e->next)
-        if (e->dtype == dtype && strcmp(e->name, name) == 0) k = e->kernel;
-    if (!k) {   /* builds, loads and binary queries compile with LLVM on POCL: one at a time */
+    const lam_cl_kernel_entry *found = NULL;
+    for (const lam_cl_kernel_entry *e = c->kernels; e && !found; e = e->next)
+        if (e->dtype == dtype && strcmp(e->name, name) == 0) found = e;
+    if (!found) {   /* builds, loads and binary queries compile with LLVM on POCL: one at a time */
         lam_cl_build_lock();
-        k = make_kernel(c, file, name, dtype);
+        if (make_kernel(c, file, name, dtype)) found = c->kernels;
         lam_cl_build_unlock();
     }
     pthread_mutex_unlock(&c->prog_lock);
-    return k;
+    return found;
+}
+
+cl_kernel lam_cl_kernel(lam_cl_ctx *c, const char *file, const char *name, int dtype) {
+    const lam_cl_kernel_entry *e = kernel_entry(c, file, name, dtype);
+    return e ? e->kernel : NULL;
+}
+
+size_t lam_cl_group_size(lam_cl_ctx *c, const char *file, const char *name, int dtype) {
+    const lam_cl_kernel_entry *e = kernel_entry(c, file, name, dtype);
+    if (!e) return 0;
+    size_t wg = c->wg;
+    while (wg > 1 && wg > e->max_wg) wg /= 2;
+    return wg;
 }
