@@ -113,9 +113,17 @@ struct lam_device {
     char refused[192];
 };
 
-/* Host backend (always present). */
+/* A backend as the registry (device.c) sees it: a name and its devices, which it appends
+ * to out (max at most) and counts. The registry knows backends only through this and
+ * their devices' vtables; backends never call the registry. */
+typedef struct {
+    const char *name;
+    int (*enumerate)(lam_device **out, int max);
+} lam_backend;
+extern const lam_backend lam_host_backend;     /* always present: the one device "cpu" */
+extern const lam_backend lam_opencl_backend;   /* every device of every platform */
+
+/* The host device itself, for callers below the registry (dist's profiled calls). */
 lam_device *lam_host_device(void);
-/* OpenCL backend: appends every device of every platform; returns how many it added. */
-int lam_opencl_enumerate(lam_device **out, int max);
 
 #endif

@@ -26,9 +26,12 @@ const char *lam_device_type_name(lam_device_type t) {
     return (unsigned)t < LAM_DEVICE_TYPE_COUNT ? type_names[t] : "?";
 }
 
+/* Host first: devices[0] is "cpu". */
+static const lam_backend *const backends[] = {&lam_host_backend, &lam_opencl_backend};
+
 static void enumerate(void) {
-    devices[device_count++] = lam_host_device();
-    device_count += lam_opencl_enumerate(devices + device_count, MAX_DEVICES - device_count);
+    for (size_t b = 0; b < sizeof backends / sizeof *backends; ++b)
+        device_count += backends[b]->enumerate(devices + device_count, MAX_DEVICES - device_count);
 }
 
 static void init(void) { pthread_once(&once, enumerate); }

@@ -199,12 +199,6 @@ void lam_prof_resolve(void) {
     for (int i = 0; i < n; ++i) resolvers[i]();
 }
 
-int lam_prof_device_index(const lam_device *d) {
-    for (int i = 0; i < lam_device_count(); ++i)
-        if (lam_device_at(i) == d) return i;
-    return -1;
-}
-
 /* ---- the public switches -------------------------------------------------------------- */
 
 lam_status lam_profile_enable(bool trace) {

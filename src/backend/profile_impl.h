@@ -47,7 +47,5 @@ extern lam_prof_state lam_prof;
 
 /* Runs the backends' resolvers: every device timing enqueued so far is recorded after it. */
 void lam_prof_resolve(void);
-/* Where d stands in lam_device_at's order (its trace track); -1 if nowhere. */
-int lam_prof_device_index(const lam_device *d);
 
 #endif

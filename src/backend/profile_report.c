@@ -9,6 +9,17 @@
 #include "core/error.h"
 #include "lamina/profile.h"
 
+/* Where d stands in lam_device_at's order (its trace track); -1 if nowhere. The report
+ * sits above the registry; the recording side (profile.c) never calls it. */
+static int lam_prof_device_index(const lam_device *d) {
+    bool clean = lam_last_status() == LAM_OK;   /* a refused device's error is ours to clear */
+    int found = -1;
+    for (int i = 0; i < lam_device_count() && found < 0; ++i)
+        if (lam_device_at(i) == d) found = i;
+    if (clean) lam_clear_error();
+    return found;
+}
+
 typedef struct {
     lam_profile_entry e;
     int device;   /* lam_device_at order */

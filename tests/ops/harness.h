@@ -6,7 +6,8 @@
  *   - sentinels: inputs sliced out of sentinel-filled parents must leave the parents alone,
  *     reads must not write past the end, and (LAMINA_DEBUG=1, which test_ops sets) every
  *     device buffer carries guard bytes checked when it is freed;
- *   - gradients: with grad set, lam_gradcheck on every device (central differences);
+ *   - gradients: with grad set, lam_gradcheck on every device (central differences), unless
+ *     LAMINA_OPS_NO_GRAD=1;
  *   - --perf: time per call and GB/s or GFLOP/s per case and device.
  * Cases live in one file per op family (tests/ops/cases_*.c); each lists the public op it
  * covers, and the harness checks every op of the op table has a case. */

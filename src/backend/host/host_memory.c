@@ -148,3 +148,11 @@ static const lam_backend_ops host_ops = {
 static lam_device host_device = {.ops = &host_ops, .type = LAM_DEVICE_HOST, .spec = "cpu", .name = "cpu"};
 
 lam_device *lam_host_device(void) { return &host_device; }
+
+static int host_enumerate(lam_device **out, int max) {
+    if (max < 1) return 0;
+    out[0] = &host_device;
+    return 1;
+}
+
+const lam_backend lam_host_backend = {.name = "host", .enumerate = host_enumerate};

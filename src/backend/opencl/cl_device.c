@@ -242,7 +242,7 @@ static cl_context platform_context(cl_platform_id platform, const cl_device_id *
     return err == CL_SUCCESS ? ctx : NULL;
 }
 
-int lam_opencl_enumerate(lam_device **out, int max) {
+static int enumerate(lam_device **out, int max) {
     cl_uint np = 0;
     if (max <= 0 || clGetPlatformIDs(0, NULL, &np) != CL_SUCCESS || np == 0) return 0;
     cl_platform_id *plats = calloc(np, sizeof *plats);
@@ -271,3 +271,5 @@ int lam_opencl_enumerate(lam_device **out, int max) {
     if (n_opened) atexit(drain_at_exit);
     return count;
 }
+
+const lam_backend lam_opencl_backend = {.name = "opencl", .enumerate = enumerate};
