@@ -9,6 +9,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
+
+/* the devices under test (LAMINA_TEST_DEVICES, else all: test_util.h) */
+static lam_device *devs[TU_MAX_DEVICES];
+static int ndevs;
 #include <lamina.h>
 
 #include "reference_file.h"
@@ -91,10 +97,10 @@ static void test_matches_pytorch(void **state) {
     ref_file *r = ref_open(LAMINA_TEST_REFERENCE_DIR "/autograd_ref.safetensors");
     assert_non_null(r);
     const char *fns[] = {"mlp", "softmix", "mse", "batched"};
-    for (int d = 0; d < lam_device_count(); ++d)
+    for (int d = 0; d < ndevs; ++d)
         for (size_t i = 0; i < sizeof fns / sizeof *fns; ++i) {
             lam_scope_begin();
-            check_composite(r, fns[i], lam_device_at(d));
+            check_composite(r, fns[i], devs[d]);
             lam_scope_end();
         }
     ref_close(r);
@@ -105,9 +111,9 @@ static void test_matches_pytorch(void **state) {
 /* f(w, x) = w * (w * x): the gradient of w is the sum of both uses, 2 w x. */
 static void test_parameter_sharing(void **state) {
     (void)state;
-    for (int d = 0; d < lam_device_count(); ++d) {
+    for (int d = 0; d < ndevs; ++d) {
         lam_scope_begin();
-        lam_device *dev = lam_device_at(d);
+        lam_device *dev = devs[d];
         lam_tensor *w = lam_requires_grad(lam_full(3.0f, LAM_SHAPE(1), dev), true);
         lam_tensor *x = lam_full(2.0f, LAM_SHAPE(1), dev);
         assert_int_equal(lam_backward(lam_sum(lam_mul(w, lam_mul(w, x)))), LAM_OK);
@@ -130,9 +136,9 @@ static lam_tensor *shared_twice(lam_tensor *const *in, int n, void *u) {
 
 static void test_parameter_sharing_gradcheck(void **state) {
     (void)state;
-    for (int d = 0; d < lam_device_count(); ++d) {
+    for (int d = 0; d < ndevs; ++d) {
         lam_scope_begin();
-        lam_device *dev = lam_device_at(d);
+        lam_device *dev = devs[d];
         lam_tensor *in[] = {lam_requires_grad(lam_randn(LAM_SHAPE(3, 3), dev), true),
                             lam_requires_grad(lam_randn(LAM_SHAPE(3, 2), dev), true)};
         lam_status st = lam_gradcheck(shared_twice, NULL, in, 2, 1e-2f, 1e-2f);
@@ -153,9 +159,9 @@ static lam_tensor *halve_until_small(lam_tensor *const *in, int n, void *u) {
 
 static void test_control_flow(void **state) {
     (void)state;
-    for (int d = 0; d < lam_device_count(); ++d) {
+    for (int d = 0; d < ndevs; ++d) {
         lam_scope_begin();
-        lam_device *dev = lam_device_at(d);
+        lam_device *dev = devs[d];
         const float v[4] = {3.0f, -5.0f, 2.5f, 7.25f};   /* sum |x| = 17.75: five halvings */
         lam_tensor *x = lam_requires_grad(lam_from_data(v, LAM_F32, LAM_SHAPE(4), dev), true);
         int halvings = 0;
@@ -208,8 +214,8 @@ static void test_memory_flat(void **state) {
     (void)state;
     const char *env = getenv("LAMINA_LOOP_ITERS");
     int iters = env ? atoi(env) : 10000;
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    for (int d = 0; d < ndevs; ++d) {
+        lam_device *dev = devs[d];
         lam_tensor *w = lam_keep(lam_requires_grad(lam_randn(LAM_SHAPE(16, 8), dev), true));
         lam_tensor *x = lam_keep(lam_randn(LAM_SHAPE(4, 16), dev));
         lam_pool_stats first = {0}, last = {0};
@@ -240,6 +246,7 @@ static void test_memory_flat(void **state) {
 }
 
 int main(void) {
+    ndevs = tu_devices(devs, TU_MAX_DEVICES);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_parameter_sharing),

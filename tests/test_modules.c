@@ -9,6 +9,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
+
+/* the devices under test (LAMINA_TEST_DEVICES, else all: test_util.h) */
+static lam_device *devs[TU_MAX_DEVICES];
+static int ndevs;
 #include <lamina.h>
 
 #include "module_cases.h"
@@ -19,8 +25,8 @@ static void test_pytorch_twins(void **state) {
     (void)state;
     ref_file *rf = ref_open(REF("module_ref.safetensors"));
     assert_non_null(rf);
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    for (int d = 0; d < ndevs; ++d) {
+        lam_device *dev = devs[d];
         for (size_t k = 0; k < sizeof models / sizeof *models; ++k) {
             char key[600], path[300];
             lam_scope_begin();
@@ -106,8 +112,8 @@ static void test_lazy(void **state) {
     (void)state;
     char path[512];
     snprintf(path, sizeof path, "%s/lazy_unmaterialized.safetensors", LAMINA_TEST_TMP_DIR);
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    for (int d = 0; d < ndevs; ++d) {
+        lam_device *dev = devs[d];
         lam_set_default_device(dev);
         lam_module *m = mlp_new();
         lam_set_default_device(lam_device_get("cpu"));
@@ -179,8 +185,8 @@ static void test_module_to(void **state) {
     float ref = (float)lam_item(lam_forward(m, x));
     lam_scope_end();
     lam_tensor *w = lam_module_param(m, "0.net.0.weight");
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    for (int d = 0; d < ndevs; ++d) {
+        lam_device *dev = devs[d];
         assert_int_equal(lam_module_to(m, dev), LAM_OK);
         assert_ptr_equal(lam_module_param(m, "0.net.0.weight"), w);   /* the same handle */
         assert_on(m, dev);
@@ -325,8 +331,8 @@ static void test_error_names_module(void **state) {
 
 static void test_no_leaks(void **state) {
     (void)state;
-    for (int d = 0; d < lam_device_count(); ++d) {
-        lam_device *dev = lam_device_at(d);
+    for (int d = 0; d < ndevs; ++d) {
+        lam_device *dev = devs[d];
         int64_t before = lam_live_tensors();
         lam_tensor *x = lam_keep(lam_rand(LAM_SHAPE(2, 20), dev));
         lam_module *m = built(&models[2], dev, x);
@@ -343,6 +349,7 @@ static void test_no_leaks(void **state) {
 }
 
 int main(void) {
+    ndevs = tu_devices(devs, TU_MAX_DEVICES);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pytorch_twins), cmocka_unit_test(test_names),       cmocka_unit_test(test_lazy),
         cmocka_unit_test(test_module_to),     cmocka_unit_test(test_bad_modules), cmocka_unit_test(test_no_leaks),

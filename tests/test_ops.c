@@ -3,7 +3,8 @@
  * dtype, with gradients, plus the coverage check over the op table.
  *   test_ops           run and check everything
  *   test_ops --perf    also print the time, GB/s and GFLOP/s of every case on every device
- * LAMINA_TEST_DEVICES=cpu,opencl:portable:0 picks devices (test_util.h). */
+ * LAMINA_TEST_DEVICES=cpu,opencl:portable:0 picks devices (test_util.h); LAMINA_OPS_TESTS=test_reduce
+ * runs only the tests matching that cmocka pattern (* and ? wildcards). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,6 +52,8 @@ static int setup(void **state) {
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; ++i) perf |= !strcmp(argv[i], "--perf");
     if (!perf) setenv("LAMINA_DEBUG", "1", 0);   /* guard bytes after every device buffer (not timed) */
+    const char *only = getenv("LAMINA_OPS_TESTS");
+    if (only && *only) cmocka_set_test_filter(only);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coverage), cmocka_unit_test(test_elementwise), cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_linalg),   cmocka_unit_test(test_views),  cmocka_unit_test(test_cnn),

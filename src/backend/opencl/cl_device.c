@@ -188,11 +188,15 @@ static lam_device *open_device(cl_platform_id platform, cl_device_id dev, cl_con
     /* What GPUs run, CPU devices can be made to run too (README, "Queues, host waits and
      * the GPU code paths"): LAMINA_CL_TREE=1 work-group tree kernels (of c->wg work-items;
      * POCL-style CPUs prefer chunks), LAMINA_CL_CLBLAST_DEFAULTS=1
-     * CLBlast's own GEMM parameters. Every queue is asynchronous; LAMINA_CL_ASYNC=0 makes
-     * it synchronous. */
+     * CLBlast's own GEMM parameters. Every queue is asynchronous but Rusticl's (below);
+     * LAMINA_CL_ASYNC=0 makes it synchronous, =1 asynchronous. */
     c->tree = env_switch("LAMINA_CL_TREE", c->type != LAM_DEVICE_CPU);
-    c->synchronous = !env_switch("LAMINA_CL_ASYNC", true);
     bool pocl = strstr(c->platform_name, "Portable Computing Language") != NULL;
+    /* Mesa 22.3's Rusticl compiles the kernel with LLVM at every launch, on its queue thread:
+     * work still queued when exit() runs compiles after LLVM's statics are gone (a hang or
+     * "free(): invalid pointer"), so its launches finish before they return (cl/README.md). */
+    bool rusticl = strcmp(c->platform_name, "rusticl") == 0;
+    c->synchronous = !env_switch("LAMINA_CL_ASYNC", !rusticl);
     c->lazy_compile = c->type == LAM_DEVICE_CPU || pocl;
     c->own_cache = !pocl;
     c->fp16 = has_extension(dev, "cl_khr_fp16");
