@@ -47,7 +47,7 @@ for h in "${harnesses[@]}"; do
     "$build/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -runs="$runs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="$build/crashes/$h-" "${dict[@]}" "$corpus" "tests/fuzz/corpus/$h" >"$log" 2>&1
     rc=$?
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | head -n 1)   # a crash prints it twice
     secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
     result=ok
     if [ $rc != 0 ]; then
