@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lamina.h>
@@ -107,7 +108,12 @@ int main(int argc, char **argv)
     }
     int n = lam_device_count();
     lam_device *dft = lam_default_device();
-    printf("lamina: %d device%s; default %s\n", n, n == 1 ? "" : "s", dft ? lam_device_spec(dft) : "(none)");
+    const char *env = getenv("LAMINA_DEVICE");
+    printf("lamina: %d device%s; default %s (%s); cpu threads %d\n", n, n == 1 ? "" : "s",
+           dft ? lam_device_spec(dft) : "(none)",
+           env && *env ? "LAMINA_DEVICE" : dft && strcmp(lam_device_spec(dft), "cpu") ? "the first OpenCL GPU"
+                                                   : "no OpenCL GPU; CPU OpenCL devices only when named",
+           lam_get_num_threads());
     int failed = 0;
     for (int i = 0; i < n; i++) {
         lam_device *d = lam_device_at(i);

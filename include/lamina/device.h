@@ -4,9 +4,10 @@
  *   lam_device *d   = lam_device_get("opencl:0:1");   // platform 0, device 1
  *   lam_device *dft = lam_device_get(NULL);           // the default device
  *
- * The default is LAMINA_DEVICE if set, else the first GPU, else the first OpenCL device,
- * else cpu. A machine with no OpenCL runtime still has cpu. Devices live as long as the
- * process; never free one.
+ * The default is LAMINA_DEVICE if set, else the first OpenCL GPU, else cpu: CPU OpenCL
+ * devices (POCL) are used only when named ("opencl", "opencl:portable:0"), since cpu is the
+ * faster way to run on the host. A machine with no OpenCL runtime still has cpu. Devices
+ * live as long as the process; never free one.
  */
 #ifndef LAMINA_DEVICE_H
 #define LAMINA_DEVICE_H
@@ -36,6 +37,17 @@ LAM_API const char *lam_device_name(const lam_device *d);  /* "cpu", "opencl:0:0
 LAM_API const char *lam_device_spec(const lam_device *d);  /* "cpu", "opencl:0:0" */
 LAM_API lam_device *lam_default_device(void);
 LAM_API lam_status lam_set_default_device(lam_device *d);
+
+/* Threads of the cpu device (torch.set_num_threads): lamina's loops and OpenBLAS's GEMMs
+ * share one pool of this many OpenMP threads. The default is LAMINA_NUM_THREADS (a whole
+ * number from 1 to 1024; anything else is reported on stderr and ignored), else
+ * OMP_NUM_THREADS, else the cores this process may run on (its CPU affinity, capped by a
+ * cgroup's CPU quota). OPENBLAS_NUM_THREADS is overridden. lam_set_num_threads overrides
+ * them all, for every thread of the process; LAM_ERR_ARG outside 1..1024. More threads than
+ * cores work, slower. Results on cpu do not depend on the count (GEMMs aside: OpenBLAS may
+ * split a product differently). */
+LAM_API lam_status lam_set_num_threads(int n);
+LAM_API int lam_get_num_threads(void);
 
 typedef struct {
     char name[256];           /* the device's own name */

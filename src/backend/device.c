@@ -131,8 +131,7 @@ lam_device *lam_default_device(void) {
     if (set) return set;
     const char *env = getenv("LAMINA_DEVICE");
     if (env && *env) return parse_spec(env);
-    lam_device *d = first_of_type(true);
-    if (!d) d = first_of_type(false);
+    lam_device *d = first_of_type(true);   /* CPU OpenCL devices only when named: cpu is faster */
     return d ? d : devices[0];
 }
 

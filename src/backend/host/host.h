@@ -9,6 +9,12 @@
 /* Parallelize loops only when there is enough work to pay for the threads. */
 #define LAM_HOST_PAR_MIN 262144
 
+/* The cpu device's thread count (host_threads.c), applied to the calling thread's OpenMP,
+ * which OpenBLAS's OpenMP build follows too. */
+int lam_host_threads(void);
+/* In every parallel loop: the count above, whichever thread runs the op. */
+#define LAM_HOST_THREADS num_threads(lam_host_threads())
+
 /* Element at of a float view (f32 or f16 storage), as float, and back. */
 static inline float lam_host_ld(const lam_view *v, int64_t at) {
     return v->dtype == LAM_F16 ? lam_f16_to_f32(((const uint16_t *)v->buf)[at]) : ((const float *)v->buf)[at];

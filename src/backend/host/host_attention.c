@@ -16,7 +16,7 @@ lam_status lam_host_k_attn_softmax(const lam_kernel_args *a) {
     const bool causal = a->i[8] != 0;
     const float scale = a->f[0];
     const int64_t rows = a->work;
-#pragma omp parallel for if (rows * S > LAM_HOST_PAR_MIN / 8)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * S > LAM_HOST_PAR_MIN / 8)
     for (int64_t r = 0; r < rows; ++r) {
         int64_t i = r % L, h = r / L % H, b = r / L / H;
         const float *sr = s + r * S, *mr = mask ? mask + b * mB + h * mH + i * mL : NULL;
@@ -41,7 +41,7 @@ lam_status lam_host_k_attn_softmax_bwd(const lam_kernel_args *a) {
     const float *p = AT(a->v[1]), *dp = AT(a->v[2]);
     const int64_t S = a->i[0], rows = a->work;
     const float scale = a->f[0];
-#pragma omp parallel for if (rows * S > LAM_HOST_PAR_MIN / 8)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * S > LAM_HOST_PAR_MIN / 8)
     for (int64_t r = 0; r < rows; ++r) {
         const float *pr = p + r * S, *gr = dp + r * S;
         float dot = 0.0f;

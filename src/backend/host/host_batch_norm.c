@@ -18,7 +18,7 @@ lam_status lam_host_k_bn_stats(const lam_kernel_args *a) {
     const int64_t N = a->i[0], C = a->i[1], HW = a->i[2], M = N * HW;
     const bool training = a->i[3] != 0;
     const float eps = a->f[0];
-#pragma omp parallel for if (M * C > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (M * C > LAM_HOST_PAR_MIN)
     for (int64_t c = 0; c < C; ++c) {
         if (!training) {
             stats[c] = rm[c];
@@ -64,7 +64,7 @@ lam_status lam_host_k_bn_apply(const lam_kernel_args *a) {
     const float *x = F32(a->v[1]), *stats = F32(a->v[2]), *w = F32(a->v[3]), *b = F32(a->v[4]);
     const int64_t C = a->i[0], HW = a->i[1], rows = a->work / HW;
     const bool affine = a->i[2] != 0;
-#pragma omp parallel for if (a->work > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (a->work > LAM_HOST_PAR_MIN)
     for (int64_t row = 0; row < rows; ++row) {   /* one (image, channel) plane */
         const int64_t c = row % C;
         const float mean = stats[c], invstd = stats[C + c];
@@ -82,7 +82,7 @@ lam_status lam_host_k_bn_backward_reduce(const lam_kernel_args *a) {
     float *sums = F32(a->v[0]);
     const float *g = F32(a->v[1]), *x = F32(a->v[2]), *stats = F32(a->v[3]);
     const int64_t N = a->i[0], C = a->i[1], HW = a->i[2];
-#pragma omp parallel for if (N * HW * C > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (N * HW * C > LAM_HOST_PAR_MIN)
     for (int64_t c = 0; c < C; ++c) {
         const double mean = stats[c], invstd = stats[C + c];
         double sg = 0, sgx = 0;
@@ -106,7 +106,7 @@ lam_status lam_host_k_bn_backward_data(const lam_kernel_args *a) {
     const float *g = F32(a->v[1]), *x = F32(a->v[2]), *stats = F32(a->v[3]), *w = F32(a->v[4]), *sums = F32(a->v[5]);
     const int64_t C = a->i[0], HW = a->i[1], rows = a->work / HW, count = a->i[4];
     const bool affine = a->i[2] != 0, training = a->i[3] != 0;
-#pragma omp parallel for if (a->work > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (a->work > LAM_HOST_PAR_MIN)
     for (int64_t row = 0; row < rows; ++row) {
         const int64_t c = row % C;
         const float invstd = stats[C + c], scale = affine ? w[c] : 1.0f;

@@ -25,7 +25,7 @@ static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
     float *col = F32(a->v[0]);
     const float *x = F32(a->v[1]);
     const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw, rows = C * taps;
-#pragma omp parallel for if (rows * cols > 4 * LAM_HOST_PAR_MIN)   /* an L2-sized chunk: one thread */
+#pragma omp parallel for LAM_HOST_THREADS if (rows * cols > 4 * LAM_HOST_PAR_MIN)   /* an L2-sized chunk: one thread */
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t c = r / taps, i = (r % taps) / g->kw, j = r % g->kw;
         const int64_t top = i * g->dh - g->ph, shift = j * g->dw - g->pw;
@@ -48,7 +48,7 @@ static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
     float *dx = F32(a->v[0]);
     const float *dcol = F32(a->v[1]);
     const int64_t ohw = g->oh * g->ow, cols = images * ohw, planes = images * C;
-#pragma omp parallel for if (planes * g->h * g->w > 4 * LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (planes * g->h * g->w > 4 * LAM_HOST_PAR_MIN)
     for (int64_t pl = 0; pl < planes; ++pl) {
         int64_t img = pl / C, c = pl % C;
         float *out = dx + pl * g->h * g->w;
@@ -130,7 +130,7 @@ lam_status lam_host_k_swap01(const lam_kernel_args *a) {
     const lam_view *dst = &a->v[0], *src = &a->v[1], *bias = &a->v[2];
     const int64_t A = a->i[0], B = a->i[1], S = a->i[2], rows = A * B;
     const bool has_bias = a->i[3] != 0, f32 = dst->dtype == LAM_F32;
-#pragma omp parallel for if (a->work * S > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (a->work * S > LAM_HOST_PAR_MIN)
     for (int64_t row = 0; row < rows; ++row) {   /* dst row (b, a) */
         int64_t b = row / A, x = row % A, from = src->offset + (x * B + b) * S, to = dst->offset + row * S;
         float add = has_bias ? lam_host_ld(bias, bias->offset + x) : 0.0f;

@@ -141,7 +141,7 @@ static bool fast_rows(lam_ew_op op, const lam_view *dst, const lam_operand *in, 
     lam_layout La = lam_view_layout(a), Lb = in[1].scalar ? La : lam_view_layout(b);
     bool b_scalar = in[1].scalar || (nd > 0 && b->stride[nd - 1] == 0), handled = true;
     float *o = (float *)dst->buf + dst->offset;
-#pragma omp parallel for if (rows * inner > LAM_HOST_PAR_MIN && rows > 1) reduction(&& : handled)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * inner > LAM_HOST_PAR_MIN && rows > 1) reduction(&& : handled)
     for (int64_t r = 0; r < rows; ++r) {
         const float *A = (const float *)a->buf + lam_layout_index(La, r * inner);
         const float *B = in[1].scalar ? NULL : (const float *)b->buf + lam_layout_index(Lb, r * inner);
@@ -179,7 +179,7 @@ lam_status lam_host_elementwise(lam_device *d, lam_ew_op op, const lam_view *dst
         L[k] = lam_view_layout(&v[k].view);
         step[k] = nd ? v[k].view.stride[nd - 1] : 0;
     }
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (n > LAM_HOST_PAR_MIN)
     for (int64_t r = 0; r < rows; ++r) {
         int64_t at[LAM_EW_INPUTS] = {0};
         for (int k = 0; k < LAM_EW_INPUTS; ++k)

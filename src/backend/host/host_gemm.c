@@ -10,6 +10,7 @@ static int64_t span(int64_t batch, int64_t batch_stride, int64_t rows, int64_t c
 }
 
 static void sgemm_batches(const lam_gemm_args *g, const float *a, const float *b, float *c) {
+    lam_host_threads();   /* OpenBLAS's OpenMP build takes this thread's OpenMP count */
     for (int64_t i = 0; i < g->batch; ++i)
         cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
                     (int)g->m, (int)g->n, (int)g->k, g->alpha, a + i * g->a_stride, (int)g->lda, b + i * g->b_stride,

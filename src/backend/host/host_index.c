@@ -20,7 +20,7 @@ lam_status lam_host_k_index_select(const lam_kernel_args *a) {
     const float *x = AT(a->v[1]);
     const int64_t *idx = (const int64_t *)a->v[2].buf + a->v[2].offset;
     const int64_t len = a->i[0], inner = a->i[1], n = a->i[2], rows = a->work / inner;
-#pragma omp parallel for if (a->work > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (a->work > LAM_HOST_PAR_MIN)
     for (int64_t row = 0; row < rows; ++row) {   /* row = o * n + j */
         int64_t o = row / n, r = idx[row % n];
         float *dst = out + row * inner;
@@ -42,7 +42,7 @@ lam_status lam_host_k_index_add(const lam_kernel_args *a) {
     memset(gx, 0, (size_t)a->work * sizeof *gx);
     enum { BLOCK = 64 };   /* columns per task */
     const int64_t blocks = (inner + BLOCK - 1) / BLOCK;
-#pragma omp parallel for if (outer * n * inner > LAM_HOST_PAR_MIN / 4)
+#pragma omp parallel for LAM_HOST_THREADS if (outer * n * inner > LAM_HOST_PAR_MIN / 4)
     for (int64_t task = 0; task < outer * blocks; ++task) {
         int64_t o = task / blocks, c0 = task % blocks * BLOCK, c1 = c0 + BLOCK < inner ? c0 + BLOCK : inner;
         for (int64_t j = 0; j < n; ++j) {

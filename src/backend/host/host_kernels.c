@@ -19,7 +19,7 @@ lam_status lam_host_k_rand(const lam_kernel_args *a) {
     const int64_t n = a->work;
     const uint64_t seed = (uint64_t)a->i[0], counter = (uint64_t)a->i[1];
     const bool normal = a->i[2] != 0;
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN / 8)
+#pragma omp parallel for LAM_HOST_THREADS if (n > LAM_HOST_PAR_MIN / 8)
     for (int64_t i = 0; i < n; ++i)
         lam_host_st(dst, dst->offset + i,
                     normal ? lam_rand_normal_at(seed, counter + (uint64_t)i) : lam_rand_uniform_at(seed, counter + (uint64_t)i));

@@ -19,7 +19,7 @@ lam_status lam_host_k_layer_norm(const lam_kernel_args *a) {
     const float *x = AT(a->v[3]), *w = a->i[1] ? AT(a->v[4]) : NULL, *b = a->i[2] ? AT(a->v[5]) : NULL;
     const int64_t D = a->i[0], rows = a->work;
     const float eps = a->f[0];
-#pragma omp parallel for if (rows * D > LAM_HOST_PAR_MIN / 8)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * D > LAM_HOST_PAR_MIN / 8)
     for (int64_t r = 0; r < rows; ++r) {
         const float *xr = x + r * D;
         float *yr = y + r * D;
@@ -45,7 +45,7 @@ lam_status lam_host_k_layer_norm_dx(const lam_kernel_args *a) {
     const float *g = AT(a->v[1]), *x = AT(a->v[2]), *w = a->i[1] ? AT(a->v[3]) : NULL;
     const float *mean = AT(a->v[4]), *rstd = AT(a->v[5]);
     const int64_t D = a->i[0], rows = a->work;
-#pragma omp parallel for if (rows * D > LAM_HOST_PAR_MIN / 8)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * D > LAM_HOST_PAR_MIN / 8)
     for (int64_t r = 0; r < rows; ++r) {
         const float *xr = x + r * D, *gr = g + r * D;
         float mu = mean[r], rs = rstd[r], s1 = 0.0f, s2 = 0.0f;
@@ -72,7 +72,7 @@ lam_status lam_host_k_layer_norm_dwb(const lam_kernel_args *a) {
     const int64_t rows = a->i[0], D = a->i[1];
     enum { BLOCK = 64 };
     const int64_t blocks = (D + BLOCK - 1) / BLOCK;
-#pragma omp parallel for if (rows * D > LAM_HOST_PAR_MIN / 8)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * D > LAM_HOST_PAR_MIN / 8)
     for (int64_t blk = 0; blk < blocks; ++blk) {
         int64_t c0 = blk * BLOCK, c1 = c0 + BLOCK < D ? c0 + BLOCK : D;
         float sw[BLOCK] = {0}, sb[BLOCK] = {0};

@@ -12,7 +12,7 @@ lam_status lam_host_k_sgd(const lam_kernel_args *a) {
     const int64_t n = a->work;
     const float lr = a->f[0], mom = a->f[1], damp = a->f[2], wd = a->f[3];
     const int nesterov = (int)a->i[0], first = (int)a->i[1];
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i) {
         float bi = b ? b[i] : 0.0f;
         lam_sgd_update(&p[i], g[i], &bi, lr, mom, damp, wd, nesterov, first);
@@ -28,7 +28,7 @@ lam_status lam_host_k_adam(const lam_kernel_args *a) {
     const int64_t n = a->work;
     const float *f = a->f;
     const int decoupled = (int)a->i[0];
-#pragma omp parallel for if (n > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (n > LAM_HOST_PAR_MIN)
     for (int64_t i = 0; i < n; ++i)
         lam_adam_update(&p[i], g[i], &m[i], &v[i], f[0], f[1], f[2], f[3], f[4], f[5], f[6], decoupled);
     return LAM_OK;

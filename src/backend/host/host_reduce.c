@@ -1,7 +1,6 @@
 /* Host backend: reductions over (outer, len, inner) and softmax rows. f16 views are read
  * through an f32 copy (lam_host_f32_begin); sums accumulate in double. */
 #include <math.h>
-#include <omp.h>
 
 #include "backend/host/host.h"
 
@@ -41,20 +40,19 @@ static void store(lam_reduce_op op, const lam_view *dst, float *out, int64_t j, 
     else out[j] = (float)(op == LAM_REDUCE_MEAN ? p.v / (double)len : p.v);
 }
 
-/* One output over a long row (len > threads): threads take contiguous chunks, combined in order. */
+/* One output over a long row: fixed chunks (their bounds depend on len only, not on the
+ * thread count, so the result is the same for any number of threads), combined in order. */
 static void reduce_one_parallel(lam_reduce_op op, const lam_view *dst, float *out, const float *x, int64_t len) {
-    enum { MAX_THREADS = 256 };
-    partial parts[MAX_THREADS];
-    int used = 1;
-#pragma omp parallel num_threads(omp_get_max_threads() < MAX_THREADS ? omp_get_max_threads() : MAX_THREADS)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads();
-        parts[t] = reduce_range(op, x, 1, len * t / n, len * (t + 1) / n);
-#pragma omp single
-        used = n;
-    }
+    enum { MAX_PARTS = 1024, MIN_CHUNK = 32768 };
+    partial parts[MAX_PARTS];
+    int64_t chunk = (len + MAX_PARTS - 1) / MAX_PARTS;
+    if (chunk < MIN_CHUNK) chunk = MIN_CHUNK;
+    const int64_t n = (len + chunk - 1) / chunk;
+#pragma omp parallel for LAM_HOST_THREADS if (n > 1)
+    for (int64_t t = 0; t < n; ++t)
+        parts[t] = reduce_range(op, x, 1, t * chunk, (t + 1) * chunk < len ? (t + 1) * chunk : len);
     partial p = parts[0];
-    for (int t = 1; t < used; ++t) p = combine(op, p, parts[t]);
+    for (int64_t t = 1; t < n; ++t) p = combine(op, p, parts[t]);
     store(op, dst, out, 0, p, len);
 }
 
@@ -64,7 +62,7 @@ static void reduce_one_parallel(lam_reduce_op op, const lam_view *dst, float *ou
 static void sum_inner_blocks(lam_reduce_op op, float *out, const float *x, int64_t outer, int64_t len, int64_t inner) {
     enum { BLOCK = 256 };
     const int64_t blocks = (inner + BLOCK - 1) / BLOCK;
-#pragma omp parallel for if (outer * len * inner > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (outer * len * inner > LAM_HOST_PAR_MIN)
     for (int64_t t = 0; t < outer * blocks; ++t) {
         int64_t o = t / blocks, i0 = t % blocks * BLOCK, i1 = i0 + BLOCK < inner ? i0 + BLOCK : inner;
         double acc[BLOCK] = {0};
@@ -93,7 +91,7 @@ lam_status lam_host_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst,
     } else if (is_sum(op) && inner > 1) {
         sum_inner_blocks(op, out, x, outer, len, inner);
     } else {
-#pragma omp parallel for if (outputs * len > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (outputs * len > LAM_HOST_PAR_MIN)
         for (int64_t j = 0; j < outputs; ++j) {
             int64_t o = j / inner, i = j % inner;
             partial p = len ? reduce_range(op, x + o * len * inner + i, inner, 0, len)
@@ -115,7 +113,7 @@ lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const 
         lam_host_f32_done(src, x, 0, false);
         return LAM_ERR_OOM;
     }
-#pragma omp parallel for if (rows * cols > LAM_HOST_PAR_MIN)
+#pragma omp parallel for LAM_HOST_THREADS if (rows * cols > LAM_HOST_PAR_MIN)
     for (int64_t r = 0; r < rows; ++r) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
