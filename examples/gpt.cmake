@@ -42,3 +42,6 @@ if(LAMINA_BUILD_TESTS)
   add_test(NAME gpt COMMAND test_gpt)
   set_tests_properties(gpt PROPERTIES RUN_SERIAL TRUE ENVIRONMENT "${GPT_ENV}")
 endif()
+if(TARGET gpt_sort)   # the agreement runs compare the first OpenCL device with cpu, the default without a GPU
+  set_property(TEST gpt_sort_agreement gpt_chars_agreement APPEND PROPERTY ENVIRONMENT "LAMINA_DEVICE=opencl")
+endif()
