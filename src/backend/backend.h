@@ -17,6 +17,7 @@
 
 #include "backend/kernels.h"
 #include "cl/op_table.h"
+#include "cl/window.h"
 #include "lamina/device.h"
 #include "lamina/tensor.h"
 
@@ -59,6 +60,15 @@ typedef struct {
     float f[LAM_KERNEL_MAX_FLOATS];
 } lam_kernel_args;
 
+/* A whole 2-D convolution, NCHW, f32, all views contiguous: x (N, C, H, W), w (OC, C/groups,
+ * kh, kw), b (OC) or NULL buffer, y (N, OC, OH, OW); backward from g = dY into gx and gw
+ * (NULL buffers: not wanted). `chunk` images per im2col block, as the ops layer plans it. */
+typedef struct {
+    lam_window win;
+    int64_t n, c, oc, groups, chunk;
+    lam_view x, w, b, y, g, gx, gw;
+} lam_conv_args;
+
 typedef struct lam_backend_ops {
     const char *name;
     /* memory: NULL + error on failure (LAM_ERR_OOM after the pool dropped its cache) */
@@ -88,6 +98,10 @@ typedef struct lam_backend_ops {
     lam_status (*gemm)(lam_device *d, const lam_gemm_args *g);
     /* a direct kernel of backend/kernels.h */
     lam_status (*kernel)(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
+    /* optional: the convolution in one entry, the backend's own way over chunks (the host: in
+     * parallel, each thread a chunk); NULL: the ops layer runs im2col + GEMM chunk by chunk */
+    lam_status (*conv2d)(lam_device *d, const lam_conv_args *a);
+    lam_status (*conv2d_backward)(lam_device *d, const lam_conv_args *a);
     /* queue statistics; NULL: nothing is queued (all zero) */
     lam_status (*stats)(lam_device *d, lam_queue_stats *out);
     /* optional: bytes from a buffer of another device of this backend into d's buffer without

@@ -7,6 +7,7 @@
  * A 1x1 stride-1 convolution without padding and groups needs no col: Y[n] = W @ x[n] and
  * dx[n] = W^T @ dY[n] are batched GEMMs straight on the NCHW tensors. */
 #include <stdlib.h>
+#include "backend/profile.h"
 #include "ops/cnn_impl.h"
 
 /* The most elements of col (or of the GEMM's output) one chunk of images may hold. On CPUs a
@@ -89,6 +90,23 @@ static lam_status group_gemm(const conv_plan *p, int64_t m, int64_t n, int64_t k
     return lam_run_gemm("lam_conv2d", p->dev, &g);
 }
 
+/* ---- a backend's own convolution (backend.h's conv2d entries) ----------------------------- */
+
+/* A backend runs the whole convolution itself where it can: f32, not pointwise. */
+static bool backend_runs(const conv_plan *p, bool backward) {
+    const lam_backend_ops *o = p->dev->ops;
+    return p->dt == LAM_F32 && !p->pointwise && (backward ? o->conv2d_backward : o->conv2d) != NULL;
+}
+
+static lam_view view_or_none(const lam_tensor *t) { return t ? lam_view_of(t) : (lam_view){0}; }
+
+static lam_conv_args conv_args(const conv_plan *p) {
+    return (lam_conv_args){.win = p->win, .n = p->n, .c = p->c, .oc = p->oc, .groups = p->groups, .chunk = p->chunk};
+}
+
+/* 2 OC (C/groups kh kw) OH OW multiply-adds per image, for the profile. */
+static double conv_flops(const conv_plan *p) { return 2.0 * (double)p->n * (double)p->oc * (double)(p->k / p->groups) * (double)ohw(p); }
+
 /* ---- forward ----------------------------------------------------------------------------- */
 
 /* y[n] = W @ x[n] over all images at once, then the bias. */
@@ -105,6 +123,12 @@ static lam_tensor *conv_forward(const conv_plan *p, lam_tensor *x, lam_tensor *w
     lam_tensor *y = lam_tensor_alloc(p->dt, LAM_SHAPE(p->n, p->oc, p->win.oh, p->win.ow), p->dev);
     if (!y || p->n == 0 || p->oc == 0) return y;
     if (p->pointwise) return pointwise_forward(p, x, w, b, y);
+    if (backend_runs(p, false)) {
+        lam_conv_args a = conv_args(p);
+        a.x = lam_view_of(x), a.w = lam_view_of(w), a.b = view_or_none(b), a.y = lam_view_of(y);
+        return LAM_PROFILED("lam_conv2d", p->dev, 0, conv_flops(p), p->dev->ops->conv2d(p->dev, &a)) == LAM_OK ? y
+                                                                                                           : NULL;
+    }
     int64_t s = ohw(p), cols = p->chunk * s, kg = p->k / p->groups, ocg = p->oc / p->groups;
     lam_tensor *col = lam_tensor_alloc(p->dt, LAM_SHAPE(p->k, cols), p->dev);
     lam_tensor *tmp = col ? lam_tensor_alloc(p->dt, LAM_SHAPE(p->oc, cols), p->dev) : NULL;
@@ -158,6 +182,13 @@ static lam_status backward_chunk(const conv_plan *p, const conv_grads *q, lam_te
 static lam_status conv_backward_run(const conv_plan *p, conv_grads *q) {
     if (p->pointwise && q->gx && pointwise_backward_data(p, q) != LAM_OK) return lam_last_status();
     if (!q->gw && (p->pointwise || !q->gx)) return LAM_OK;
+    if (backend_runs(p, true)) {
+        lam_conv_args a = conv_args(p);
+        a.x = lam_view_of(q->x), a.w = lam_view_of(q->w), a.g = lam_view_of(q->g);
+        a.gx = view_or_none(q->gx), a.gw = view_or_none(q->gw);
+        double flops = conv_flops(p) * ((q->gw != NULL) + (q->gx != NULL));
+        return LAM_PROFILED("lam_conv2d_backward", p->dev, 0, flops, p->dev->ops->conv2d_backward(p->dev, &a));
+    }
     int64_t cols = p->chunk * ohw(p);
     lam_tensor *gp = lam_tensor_alloc(p->dt, LAM_SHAPE(p->oc, cols), p->dev);
     lam_tensor *col = gp && q->gw ? lam_tensor_alloc(p->dt, LAM_SHAPE(p->k, cols), p->dev) : NULL;

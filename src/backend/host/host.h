@@ -59,6 +59,13 @@ lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const 
                             int64_t cols);
 lam_status lam_host_gemm(lam_device *d, const lam_gemm_args *g);
 lam_status lam_host_kernel(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
+lam_status lam_host_conv2d(lam_device *d, const lam_conv_args *a);
+lam_status lam_host_conv2d_backward(lam_device *d, const lam_conv_args *a);
+
+/* host_conv.c: col (C kh kw, images OH OW) from images x; dx from dcol, gathered. Each runs
+ * its own threads on big blocks, and one inside a parallel region. */
+void lam_host_im2col_f32(float *col, const float *x, const lam_window *g, int64_t C, int64_t images);
+void lam_host_col2im_f32(float *dx, const float *dcol, const lam_window *g, int64_t C, int64_t images);
 
 /* The direct kernels (backend/kernels.h), one function each: lam_host_k_<name>. */
 #define LAM_HOST_KERNEL_DECL(NAME, name, file, nv, ni, nf, group) lam_status lam_host_k_##name(const lam_kernel_args *a);

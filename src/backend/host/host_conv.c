@@ -21,9 +21,7 @@ static inline void window_row(float *restrict dst, const float *restrict src, in
 }
 
 /* Row r = (c, i, j) of col for every image: its in-range rows and columns found once. */
-static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
-    float *col = F32(a->v[0]);
-    const float *x = F32(a->v[1]);
+void lam_host_im2col_f32(float *col, const float *x, const lam_window *g, int64_t C, int64_t images) {
     const int64_t ohw = g->oh * g->ow, cols = images * ohw, taps = g->kh * g->kw, rows = C * taps;
 #pragma omp parallel for LAM_HOST_THREADS if (rows * cols > 4 * LAM_HOST_PAR_MIN)   /* an L2-sized chunk: one thread */
     for (int64_t r = 0; r < rows; ++r) {
@@ -44,9 +42,7 @@ static void im2col_f32(const lam_kernel_args *a, const lam_window *g, int64_t C,
 }
 
 /* dx plane (img, c) = the taps of dcol added back, in (i, j, oh, ow) order. */
-static void col2im_f32(const lam_kernel_args *a, const lam_window *g, int64_t C, int64_t images) {
-    float *dx = F32(a->v[0]);
-    const float *dcol = F32(a->v[1]);
+void lam_host_col2im_f32(float *dx, const float *dcol, const lam_window *g, int64_t C, int64_t images) {
     const int64_t ohw = g->oh * g->ow, cols = images * ohw, planes = images * C;
 #pragma omp parallel for LAM_HOST_THREADS if (planes * g->h * g->w > 4 * LAM_HOST_PAR_MIN)
     for (int64_t pl = 0; pl < planes; ++pl) {
@@ -112,7 +108,7 @@ static void col2im_any(const lam_kernel_args *a, const lam_window *g, int64_t C,
 /* views col, x; window, C, images */
 lam_status lam_host_k_im2col(const lam_kernel_args *a) {
     lam_window g = lam_host_window(a->i);
-    if (a->v[0].dtype == LAM_F32) im2col_f32(a, &g, a->i[12], a->i[13]);
+    if (a->v[0].dtype == LAM_F32) lam_host_im2col_f32(F32(a->v[0]), F32(a->v[1]), &g, a->i[12], a->i[13]);
     else im2col_any(a, &g, a->i[12], a->i[13]);
     return LAM_OK;
 }
@@ -120,7 +116,7 @@ lam_status lam_host_k_im2col(const lam_kernel_args *a) {
 /* views dx, dcol; window, C, images */
 lam_status lam_host_k_col2im(const lam_kernel_args *a) {
     lam_window g = lam_host_window(a->i);
-    if (a->v[0].dtype == LAM_F32) col2im_f32(a, &g, a->i[12], a->i[13]);
+    if (a->v[0].dtype == LAM_F32) lam_host_col2im_f32(F32(a->v[0]), F32(a->v[1]), &g, a->i[12], a->i[13]);
     else col2im_any(a, &g, a->i[12], a->i[13]);
     return LAM_OK;
 }

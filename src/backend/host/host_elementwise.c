@@ -56,7 +56,7 @@ static void store(const lam_view *v, int64_t at, double x) {
     do {                                                                                       \
         T *o_ = dv.buf;                                                                        \
         const T *s_ = sv.buf;                                                                  \
-        _Pragma("omp parallel for if (n > LAM_HOST_PAR_MIN)")                                  \
+        _Pragma("omp parallel for LAM_HOST_THREADS if (n > LAM_HOST_PAR_MIN)")                     \
         for (int64_t r = 0; r < rows; ++r) {                                                   \
             int64_t od = lam_layout_index(Ld, r * inner), os = lam_layout_index(Ls, r * inner); \
             for (int64_t i = 0; i < inner; ++i) o_[od + i * sd] = s_[os + i * ss];             \
@@ -95,7 +95,7 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
  * costs a team setup (~1 us), which row-by-row broadcasts (fast_rows) paid once per row. */
 #define PAR_LOOP(...)                                                                          \
     if (n > LAM_HOST_PAR_MIN) {                                                                \
-        _Pragma("omp parallel for") for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; }           \
+        _Pragma("omp parallel for LAM_HOST_THREADS") for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; } \
     } else {                                                                                   \
         for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; }                                       \
     }

@@ -142,6 +142,8 @@ static const lam_backend_ops host_ops = {
     .reduce = lam_host_reduce,
     .softmax = lam_host_softmax,
     .gemm = lam_host_gemm,
+    .conv2d = lam_host_conv2d,
+    .conv2d_backward = lam_host_conv2d_backward,
     .kernel = lam_host_kernel,
 };
 

@@ -8,7 +8,7 @@
 #include "backend/host/host.h"
 #include "core/error.h"
 
-#define PAR_PLANES _Pragma("omp parallel for if (a->work * g.w > LAM_HOST_PAR_MIN / 4)")
+#define PAR_PLANES _Pragma("omp parallel for LAM_HOST_THREADS if (a->work * g.w > LAM_HOST_PAR_MIN / 4)")
 
 /* Zeroes the plane of count elements of a float view at offset at. */
 static void zero(const lam_view *v, int64_t at, int64_t count) {
