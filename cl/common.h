@@ -21,22 +21,26 @@ typedef long lam_i64;
 #define LAM_SQRT sqrt
 #define LAM_TANH tanh
 #define LAM_ERF erf
+#define LAM_ERFC erfc
 #define LAM_POW pow
 #define LAM_COS cos
 #define LAM_FABS fabs
 #else
 #include <math.h>
 #include <stdint.h>
+
+#include "host_math.h"
 typedef uint32_t lam_u32;
 typedef uint64_t lam_u64;
 typedef int64_t lam_i64;
 #define LAM_FN static inline
 #define LAM_GLOBAL
-#define LAM_EXP expf
+#define LAM_EXP lam_expf   /* host_math.h: vectorisable */
 #define LAM_LOG logf
 #define LAM_SQRT sqrtf
-#define LAM_TANH tanhf
-#define LAM_ERF erff
+#define LAM_TANH lam_tanhf
+#define LAM_ERF lam_erff
+#define LAM_ERFC lam_erfcf
 #define LAM_POW powf
 #define LAM_COS cosf
 #define LAM_FABS fabsf

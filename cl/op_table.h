@@ -68,7 +68,10 @@ typedef enum { LAM_REDUCE_OPS(LAM_REDUCE_ENUM) LAM_REDUCE_COUNT } lam_reduce_op;
 
 LAM_FN float lam_sigmoidf(float x) { return 1.0f / (1.0f + LAM_EXP(-x)); }
 /* Standard normal cdf and pdf, for exact GELU and its derivative. */
-LAM_FN float lam_phi_cdf(float x) { return 0.5f * (1.0f + LAM_ERF(x * 0.70710678118654752f)); }
+LAM_FN float lam_phi_cdf(float x) {   /* from erfc: no cancellation in the left tail */
+    float e = 0.5f * LAM_ERFC(LAM_FABS(x) * 0.70710678118654752f);
+    return x < 0.0f ? e : 1.0f - e;
+}
 LAM_FN float lam_phi_pdf(float x) { return 0.39894228040143268f * LAM_EXP(-0.5f * x * x); }
 /* d/dx x sigmoid(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) */
 LAM_FN float lam_silu_grad(float x) {

@@ -29,13 +29,14 @@ static void bad_counts_are_errors(void **state) {
 
 enum { N = 600000, ROWS = 600, COLS = 1000 };   /* over the size that goes parallel */
 
-/* Sum, row softmax, layer norm, sigmoid and their gradients on cpu, into out[4]. */
+/* Sum, row softmax, layer norm, sigmoid, GELU, tanh, exp and their gradients on cpu, into out[4]. */
 static void step(float *out) {
     lam_device *cpu = lam_device_get("cpu");
     lam_scope_begin();
     lam_manual_seed(7);
     lam_tensor *x = lam_requires_grad(lam_randn(LAM_SHAPE(ROWS, COLS), cpu), true);
-    lam_tensor *y = lam_layer_norm(lam_softmax(lam_sigmoid(x), -1), LAM_SHAPE(COLS), NULL, NULL, 1e-5f);
+    lam_tensor *h = lam_add(lam_gelu(x), lam_tanh(lam_exp(lam_mul_scalar(x, 0.5f))));   /* vector loops, split anywhere */
+    lam_tensor *y = lam_layer_norm(lam_softmax(lam_sigmoid(h), -1), LAM_SHAPE(COLS), NULL, NULL, 1e-5f);
     lam_tensor *loss = lam_sum(lam_mul(y, y));
     assert_int_equal(lam_backward(loss), LAM_OK);
     out[0] = (float)lam_item(loss);

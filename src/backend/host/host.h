@@ -59,6 +59,9 @@ lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const 
                             int64_t cols);
 lam_status lam_host_gemm(lam_device *d, const lam_gemm_args *g);
 lam_status lam_host_kernel(lam_device *d, lam_kernel_id id, const lam_kernel_args *a);
+/* host_ew_loops.h, built twice: the contiguous f32 elementwise loops (false: no loop for op). */
+bool lam_host_ew_loops(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n);
+bool lam_host_ew_loops_avx2(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n);
 lam_status lam_host_conv2d(lam_device *d, const lam_conv_args *a);
 lam_status lam_host_conv2d_backward(lam_device *d, const lam_conv_args *a);
 

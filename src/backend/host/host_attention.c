@@ -27,7 +27,7 @@ lam_status lam_host_k_attn_softmax(const lam_kernel_args *a) {
             pr[j] = scale * sr[j] + (mr ? mr[j * mS] : 0.0f);
             m = fmaxf(m, pr[j]);
         }
-        for (int64_t j = 0; j < end; ++j) sum += (pr[j] = expf(pr[j] - m));
+        for (int64_t j = 0; j < end; ++j) sum += (pr[j] = LAM_EXP(pr[j] - m));
         float inv = m == -INFINITY ? NAN : 1.0f / sum;
         for (int64_t j = 0; j < S; ++j) pr[j] = j < end ? pr[j] * inv : m == -INFINITY ? NAN : 0.0f;
     }

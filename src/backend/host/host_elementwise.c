@@ -8,6 +8,17 @@
 #include "backend/host/host.h"
 #include "core/error.h"
 
+/* Contiguous f32: unary ops and their gradients, binary ops with a tensor or a scalar, through
+ * the loops built for this CPU (host_ew_loops.h). False when op has no specialized loop. */
+static bool fast_loop(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n) {
+#ifdef LAM_HOST_AVX2
+    static int avx2 = -1;   /* a benign race: every thread finds the same answer */
+    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
+    if (avx2) return lam_host_ew_loops_avx2(op, o, A, B, sb, b_scalar, n);
+#endif
+    return lam_host_ew_loops(op, o, A, B, sb, b_scalar, n);
+}
+
 lam_status lam_host_fill(lam_device *d, const lam_view *dst, uint64_t bits) {
     (void)d;
     int64_t n = lam_view_numel(dst);
@@ -91,40 +102,6 @@ lam_status lam_host_copy(lam_device *d, const lam_view *dst, const lam_view *src
     return LAM_OK;
 }
 
-/* Small loops stay out of OpenMP altogether: a parallel region with a false if clause still
- * costs a team setup (~1 us), which row-by-row broadcasts (fast_rows) paid once per row. */
-#define PAR_LOOP(...)                                                                          \
-    if (n > LAM_HOST_PAR_MIN) {                                                                \
-        _Pragma("omp parallel for LAM_HOST_THREADS") for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; } \
-    } else {                                                                                   \
-        for (int64_t i = 0; i < n; ++i) { __VA_ARGS__; }                                       \
-    }
-
-/* Contiguous f32: unary ops and their gradients, binary ops with a tensor or a scalar.
- * False when op has no specialized loop. */
-static bool fast_loop(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n) {
-    switch (op) {
-#define FAST_UNARY(NAME, name, saves, f, df)                                                   \
-    case LAM_EW_##NAME: PAR_LOOP(const float x = A[i]; o[i] = (f)) return true;                \
-    case LAM_EW_##NAME##_GRAD:                                                                 \
-        if (b_scalar) return false;                                                            \
-        PAR_LOOP(const float s = A[i], g = B[i]; (void)s; o[i] = (df)) return true;
-#define FAST_BINARY(NAME, name, kind, f, da, db)                                               \
-    case LAM_EW_##NAME:                                                                        \
-        if (b_scalar) {                                                                        \
-            const float b = sb;                                                                \
-            PAR_LOOP(const float a = A[i]; o[i] = (f))                                         \
-        } else {                                                                               \
-            PAR_LOOP(const float a = A[i], b = B[i]; o[i] = (f))                               \
-        }                                                                                      \
-        return true;
-        LAM_UNARY_OPS(FAST_UNARY)
-        LAM_BINARY_OPS(FAST_BINARY)
-#undef FAST_UNARY
-#undef FAST_BINARY
-    default: return false;
-    }
-}
 
 static bool contiguous_f32(const lam_operand *x) {
     return x->scalar || (x->view.dtype == LAM_F32 && lam_view_contiguous(&x->view));

@@ -9,8 +9,16 @@ static int64_t span(int64_t batch, int64_t batch_stride, int64_t rows, int64_t c
     return (batch - 1) * batch_stride + (rows - 1) * ld + cols;
 }
 
+/* Batches in parallel when there are enough for every thread, one thread per product (small
+ * products split across threads cost more in synchronisation than they gain); otherwise
+ * one product at a time on all threads. */
+static bool batch_parallel(const lam_gemm_args *g, int threads) {
+    return threads > 1 && g->batch >= threads && (g->batch % threads == 0 || g->batch >= 4 * threads);
+}
+
 static void sgemm_batches(const lam_gemm_args *g, const float *a, const float *b, float *c) {
-    lam_host_threads();   /* OpenBLAS's OpenMP build takes this thread's OpenMP count */
+    const int threads = lam_host_threads();   /* OpenBLAS's OpenMP build takes this thread's OpenMP count */
+#pragma omp parallel for num_threads(threads) schedule(static) if (batch_parallel(g, threads))
     for (int64_t i = 0; i < g->batch; ++i)
         cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
                     (int)g->m, (int)g->n, (int)g->k, g->alpha, a + i * g->a_stride, (int)g->lda, b + i * g->b_stride,

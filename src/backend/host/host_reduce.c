@@ -120,12 +120,12 @@ lam_status lam_host_softmax(lam_device *d, bool log, const lam_view *dst, const 
         float m = -INFINITY;
         for (int64_t c = 0; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
         float s = 0.0f;
-        for (int64_t c = 0; c < cols; ++c) s += expf(xr[c] - m);
+        for (int64_t c = 0; c < cols; ++c) s += LAM_EXP(xr[c] - m);
         if (log) {
             float ls = logf(s);
             for (int64_t c = 0; c < cols; ++c) yr[c] = xr[c] - m - ls;
         } else {
-            for (int64_t c = 0; c < cols; ++c) yr[c] = expf(xr[c] - m) / s;
+            for (int64_t c = 0; c < cols; ++c) yr[c] = LAM_EXP(xr[c] - m) / s;
         }
     }
     lam_host_f32_done(src, x, 0, false);
