@@ -16,3 +16,5 @@ apt-get install -y -q dataset-fashion-mnist fortunes
 # A second OpenCL implementation (Mesa's Rusticl on llvmpipe, enabled by RUSTICL_ENABLE) and
 # the OpenCL device simulator that checks every kernel for races and bad accesses (ci/oclgrind.sh).
 apt-get install -y -q mesa-opencl-icd oclgrind
+# oneDNN, which the cpu backend's convolutions use where it is installed (LAMINA_WITH_DNNL).
+apt-get install -y -q libdnnl-dev

@@ -63,6 +63,10 @@ lam_status lam_host_kernel(lam_device *d, lam_kernel_id id, const lam_kernel_arg
 bool lam_host_ew_loops(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n);
 bool lam_host_ew_loops_avx2(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n);
 lam_status lam_host_conv2d(lam_device *d, const lam_conv_args *a);
+/* host_conv_dnnl.c: the same through oneDNN where it is built in and takes the shape (true,
+ * the status in *st); false: lamina's own kernels run it. */
+bool lam_host_conv2d_dnnl(lam_device *d, const lam_conv_args *a, lam_status *st);
+bool lam_host_conv2d_backward_dnnl(lam_device *d, const lam_conv_args *a, lam_status *st);
 lam_status lam_host_conv2d_backward(lam_device *d, const lam_conv_args *a);
 
 /* host_conv.c: col (C kh kw, images OH OW) from images x; dx from dcol, gathered. Each runs

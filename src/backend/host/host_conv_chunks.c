@@ -64,6 +64,8 @@ static void forward_chunk(const plan *p, int64_t n0, int64_t nc, float *col, flo
 }
 
 lam_status lam_host_conv2d(lam_device *d, const lam_conv_args *a) {
+    lam_status st;
+    if (lam_host_conv2d_dnnl(d, a, &st)) return st;
     const plan p = plan_of(a);
     const int64_t chunks = chunks_of(a), col_n = a->c * a->win.kh * a->win.kw * p.cols, tmp_n = a->oc * p.cols;
     int lanes = lam_host_threads();
@@ -123,6 +125,8 @@ static void backward_chunk(const plan *p, int64_t n0, int64_t nc, float *dw, boo
 }
 
 lam_status lam_host_conv2d_backward(lam_device *d, const lam_conv_args *a) {
+    lam_status st;
+    if (lam_host_conv2d_backward_dnnl(d, a, &st)) return st;
     const plan p = plan_of(a);
     const int64_t chunks = chunks_of(a), slots = slots_of(a, chunks);
     const int64_t k = a->c / a->groups * a->win.kh * a->win.kw * a->groups, dw_n = a->oc * p.kg;
