@@ -70,8 +70,8 @@
     X(SWAP01, "w r r?i3")                                                                  \
     X(MAX_POOL, "w w r")                                                                   \
     X(MAX_POOL_BACKWARD, "w r r")                                                          \
-    X(AVG_POOL, "w r -")                                                                   \
-    X(AVG_POOL_BACKWARD, "w r -")                                                          \
+    X(AVG_POOL, "w r")                                                                     \
+    X(AVG_POOL_BACKWARD, "w r")                                                            \
     X(BN_STATS, "w r?i3 r?!i3 r?!i3")      /* x in training, else the running statistics */ \
     X(BN_UPDATE, "rw rw r")                                                                \
     X(BN_APPLY, "w r r r?i2 r?i2")                                                         \
