@@ -2,8 +2,8 @@
  * headline numbers of the OpenCL path, what a GPU's step time follows. One line per workload
  * and device:
  *
- *   counts MNIST MLP step b128   opencl:0:0    38 non-GEMM launches   5 GEMM calls (13 kernels)
- *          0 host waits      9.2 MB moved by kernels   peak pool 3.8 MiB
+ *   counts MNIST MLP step b128   opencl:0:0   38 non-GEMM launches   5 GEMM calls (18 kernels)
+ *          0 host waits   8.4 MB moved by kernels (GEMM 3.1)   peak pool 3.8 MiB
  *
  * Counted over one step after `warmup` steps (kernels built, the pool filled), with the pool's
  * peak reset just before it, so the peak is the step's. Run under the enqueue shim
