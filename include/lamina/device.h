@@ -137,7 +137,7 @@ LAM_API lam_status lam_device_stats(const lam_device *d, lam_queue_stats *out);
  * rules of CLBlast 1.5 and the GEMM parameters in force: exactly on devices whose parameters
  * lamina sets (every CPU device, POCL included, f32), and with CLBlast's generic defaults
  * elsewhere, where its tuned database may differ: gemm_kernels_exact says which. (The test
- * kernel_stats_enqueues checks the count against every kernel the OpenCL runtime is handed.)
+ * kernel_stats checks the count against every kernel the OpenCL runtime is handed.)
  *
  * OpenCL devices only: on cpu, which runs ops as plain function calls, these functions
  * return LAM_ERR_UNSUPPORTED, and lam_device_reset_peak too (its pool statistics still work). */
