@@ -4,6 +4,8 @@
  *                   the device) and the device allocations of steps 3 to 5
  *   training steps  the CNN of shared/bench/torch_reference.py (batch 64, Adam) and the ResNet
  *                   of examples/cnn_models.h (batch 128, SGD with momentum and weight decay)
+ *   counts          a ResNet training step's kernel counts (batch 128, step_counts.h), on
+ *                   the devices that count kernels (OpenCL)
  *   conv2d layers   forward and backward (input and weight) GFLOP/s at the ResNet's and the
  *                   LeNet's layer shapes, beside OpenBLAS SGEMM of the im2col product's size
  *                   (M = out channels, N = batch x output positions, K = in channels x taps),
@@ -11,7 +13,7 @@
  * Every time is the median of 3 rounds of --reps calls, after one warm-up call.
  *
  *   bench_cnn [--reps N] [--devices cpu,opencl:0:0] [--torch-threads N | --no-torch]
- *             [--only memory|steps|layers] [--cpu-time]
+ *             [--only memory|counts|steps|layers] [--cpu-time]
  * --cpu-time times lamina and PyTorch by process CPU time instead of wall time: steadier on
  * a shared machine, comparable only when both run one thread (OMP_NUM_THREADS=1
  * OPENBLAS_NUM_THREADS=1 --torch-threads 1), and not for OpenCL devices, whose runtime
@@ -24,6 +26,7 @@
 #include <time.h>
 
 #include "cnn_models.h"
+#include "step_counts.h"
 
 #ifndef LAMINA_TORCH_CNN
 #define LAMINA_TORCH_CNN "bench/torch_cnn.py"
@@ -107,6 +110,17 @@ static void free_workload(workload *w) {
     lam_module_free(w->net);
     lam_release(w->x);
     lam_release(w->y);
+}
+
+static lam_status counted_step(void *w) {
+    train_step(w);
+    return LAM_OK;   /* train_step exits on a failure */
+}
+
+static void counts(lam_device *dev) {
+    workload w = make_workload(true, dev);
+    step_counts_report("ResNet step b128", dev, counted_step, &w);
+    free_workload(&w);
 }
 
 static void memory(lam_device *dev) {
@@ -213,7 +227,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_cnn [--reps N] [--devices LIST] [--torch-threads N | --no-torch] "
-                            "[--only memory|steps|layers] [--cpu-time]\n");
+                            "[--only memory|counts|steps|layers] [--cpu-time]\n");
             return 1;
         }
     }
@@ -233,7 +247,11 @@ int main(int argc, char **argv) {
         printf("%-44s %14s %14s %16s\n", "ResNet step, batch 128", "peak pool MB", "allocs 3..5", "allocs in all");
         for (int d = 0; d < nd; ++d) memory(devs[d]);
     }
-    if (torch && (all || strcmp(only, "memory"))) run_torch(torch, torch_threads, reps);
+    if (all || !strcmp(only, "counts")) {
+        printf("\n");
+        for (int d = 0; d < nd; ++d) counts(devs[d]);
+    }
+    if (torch && (all || (strcmp(only, "memory") && strcmp(only, "counts")))) run_torch(torch, torch_threads, reps);
     if (all || !strcmp(only, "steps")) {
         double tl = torch_ms("lenet_step_ms"), tr = torch_ms("resnet_step_ms");
         printf("\n%-44s %14s %9s %14s %9s\n", "training step, median of 3", "LeNet b64 ms", "/PyTorch", "ResNet b128 ms",

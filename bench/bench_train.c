@@ -3,7 +3,9 @@
  * times from shared/bench/torch_reference.py run in the same process (ratio > 1: lamina
  * is slower).
  *
- *   bench_train [--reps N] [--torch PATH/torch_reference.py | --no-torch]
+ *   bench_train [--reps N] [--device SPEC] [--torch PATH/torch_reference.py | --no-torch]
+ *
+ * On OpenCL devices it also prints the training step's kernel counts (step_counts.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include <time.h>
 
 #include <lamina.h>
+
+#include "step_counts.h"
 
 #ifndef LAMINA_TORCH_REFERENCE
 #define LAMINA_TORCH_REFERENCE "../shared/bench/torch_reference.py"
@@ -35,6 +39,11 @@ static void train_step(workload *w) {
     lam_backward(lam_cross_entropy(lam_forward(w->net, w->x), w->y));
     lam_optim_step(w->opt);
     lam_scope_end();
+}
+
+static lam_status counted_step(void *w) {
+    train_step(w);
+    return lam_last_status();
 }
 
 static void forward(workload *w) {
@@ -67,12 +76,19 @@ static double torch_value(const char *out, const char *key) {
 int main(int argc, char **argv) {
     int reps = 50;
     const char *torch = LAMINA_TORCH_REFERENCE;
+    lam_device *only = NULL;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            if (!(only = lam_device_get(argv[++i]))) {
+                fprintf(stderr, "bench_train: %s\n", lam_last_error());
+                return 1;
+            }
+        }
         else if (!strcmp(argv[i], "--torch") && i + 1 < argc) torch = argv[++i];
         else if (!strcmp(argv[i], "--no-torch")) torch = NULL;
         else {
-            fprintf(stderr, "usage: bench_train [--reps N] [--torch PATH | --no-torch]\n");
+            fprintf(stderr, "usage: bench_train [--reps N] [--device SPEC] [--torch PATH | --no-torch]\n");
             return 1;
         }
     }
@@ -81,6 +97,7 @@ int main(int argc, char **argv) {
     double *step_ms = calloc((size_t)nd, sizeof *step_ms), *fwd_us = calloc((size_t)nd, sizeof *fwd_us);
     for (int d = 0; d < nd; ++d) {
         lam_device *dev = lam_device_at(d);
+        if (only && dev != only) continue;
         lam_manual_seed(0);
         workload w = {.dev = dev};
         w.net = lam_nn_sequential(3, lam_nn_linear(784, 256), lam_nn_relu(), lam_nn_linear(256, 10));
@@ -93,6 +110,8 @@ int main(int argc, char **argv) {
             continue;
         }
         step_ms[d] = 1e3 * bench(train_step, &w, reps);
+        lam_clear_error();   /* counted_step reports this step's failures only */
+        step_counts_report("MNIST MLP step b128", dev, counted_step, &w);
         lam_optim_free(w.opt);
         lam_module_free(w.net);
         lam_release(w.x);
@@ -123,6 +142,7 @@ int main(int argc, char **argv) {
     double t_step = torch_value(out, "mlp_train_step_b128_ms"), t_fwd = torch_value(out, "mlp_fwd_2x20_us");
     printf("%-44s %16s %10s %16s %10s\n", "device", "train step ms", "/PyTorch", "fwd 2x20 us", "/PyTorch");
     for (int d = 0; d < nd; ++d) {
+        if (only && lam_device_at(d) != only) continue;
         char r1[32] = "-", r2[32] = "-";
         if (t_step > 0 && step_ms[d] > 0) snprintf(r1, sizeof r1, "%.2f", step_ms[d] / t_step);
         if (t_fwd > 0 && fwd_us[d] > 0) snprintf(r2, sizeof r2, "%.2f", fwd_us[d] / t_fwd);

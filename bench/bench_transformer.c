@@ -10,6 +10,9 @@
  *   - GPT training (examples/gpt.c, 4 layers, 4 heads, n_embd 128, block 64, batch 32) in
  *     tokens/s beside examples/gpt_twin.py's.
  *
+ * On OpenCL devices the encoder layer's and the GPT step's kernel counts follow their times
+ * (step_counts.h).
+ *
  *   bench_transformer [--reps N] [--device SPEC] [--no-torch] [--torch-threads N]
  */
 #include <math.h>
@@ -21,6 +24,7 @@
 #include <lamina.h>
 
 #include "gpt.h"
+#include "step_counts.h"
 
 static int reps = 3;
 
@@ -138,6 +142,7 @@ static void bench_device(lam_device *d) {
     w.m = lam_nn_transformer_encoder_layer(256, 4, (lam_encoder_layer_options){.dim_feedforward = 1024, .batch_first = true});
     w.x = lam_keep(lam_rand(LAM_SHAPE(8, 128, 256), d));
     row("transformer layer fwd+bwd", name, median_ms(d, layer_step, &w), torch_value("transformer_layer_ms"), "");
+    step_counts_report("encoder layer fwd+bwd", d, layer_step, &w);
     lam_module_free(w.m);
     lam_release(w.x);
     w.m = gpt_new((gpt_config){.vocab_size = 100, .block_size = 64, .n_layer = 4, .n_head = 4, .n_embd = 128});
@@ -148,6 +153,7 @@ static void bench_device(lam_device *d) {
     char extra[96];
     snprintf(extra, sizeof extra, "%.0f tokens/s (PyTorch %.0f)", 32 * 64 / (ms * 1e-3), torch_tps);
     row("GPT training step", name, ms, 32 * 64 / torch_tps * 1e3, extra);
+    step_counts_report("GPT training step", d, gpt_step, &w);
     lam_optim_free(w.opt);
     lam_module_free(w.m);
     lam_release(w.x);
@@ -155,12 +161,17 @@ static void bench_device(lam_device *d) {
 }
 
 int main(int argc, char **argv) {
-    const char *only = NULL;
+    lam_device *only = NULL;
     bool torch = true;
     int threads = 0;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--device") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            if (!(only = lam_device_get(argv[++i]))) {   /* any spec: "opencl", "opencl:portable:0", "gpu" */
+                fprintf(stderr, "bench_transformer: %s\n", lam_last_error());
+                return 1;
+            }
+        }
         else if (!strcmp(argv[i], "--no-torch")) torch = false;
         else if (!strcmp(argv[i], "--torch-threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else {
@@ -174,7 +185,7 @@ int main(int argc, char **argv) {
     printf("%-30s %-12s %13s %13s %7s\n", "workload (median of 3)", "device", "lamina", "PyTorch", "ratio");
     for (int i = 0; i < lam_device_count(); ++i) {
         lam_device *d = lam_device_at(i);
-        if (!only || !strcmp(only, lam_device_spec(d))) bench_device(d);
+        if (!only || d == only) bench_device(d);
     }
     return 0;
 }

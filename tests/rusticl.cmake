@@ -25,3 +25,8 @@ endforeach()
 foreach(name ops modules transformer cnn_ops)
   lamina_rusticl_test(${name}_rusticl_gpu_paths test_${name} "LAMINA_CL_TREE=1" "LAMINA_CL_CLBLAST_DEFAULTS=1")
 endforeach()
+# Kernel statistics against the enqueue shim (tests/CMakeLists.txt): Rusticl's queue is
+# synchronous, so host waits differ, while every launch and GEMM kernel must still agree.
+if(NOT LAMINA_SANITIZE AND NOT LAMINA_TSAN AND NOT LAMINA_FUZZ)
+  lamina_rusticl_test(kernel_stats_rusticl test_kernel_stats "LD_PRELOAD=$<TARGET_FILE:enqueue_count>")
+endif()

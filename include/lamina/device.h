@@ -107,6 +107,62 @@ typedef struct {
 } lam_queue_stats;
 LAM_API lam_status lam_device_stats(const lam_device *d, lam_queue_stats *out);
 
+/* Kernel statistics: what a piece of work costs a device in launches and memory traffic,
+ * the numbers that decide a step's time on a GPU. Count one training step like this:
+ *
+ *   lam_kernel_stats k;
+ *   lam_pool_stats pool;
+ *   train_step();                          // warm-up: kernels built, the pool filled
+ *   lam_device_synchronize(dev);
+ *   lam_device_reset_kernel_stats(dev);    // the counts start again from zero
+ *   lam_device_reset_peak(dev);            // the pool's peak starts again from in_use
+ *   train_step();
+ *   lam_device_kernel_stats(dev, &k);
+ *   lam_device_pool_stats(dev, &pool);
+ *   printf("%llu launches, %llu GEMM calls (%llu kernels), %.1f MB, peak %.1f MiB\n",
+ *          (unsigned long long)k.launches, (unsigned long long)k.gemm_calls,
+ *          (unsigned long long)k.gemm_kernels, (double)(k.bytes_read + k.bytes_written) / 1e6,
+ *          (double)pool.peak / 1048576.0);
+ *
+ * The counts are taken when work is enqueued, so no wait is needed to read them. Bytes are
+ * what each kernel reads and writes in device memory by its own account: every element of
+ * every operand it touches, once per launch (a broadcast operand counts its distinct
+ * elements; an operand a kernel reads only in part, such as the mask rows a causal softmax
+ * skips, counts whole). Caches may make the real traffic smaller, re-reads larger; it is the
+ * figure a roofline estimate wants. Host <-> device transfers are lam_queue_stats'.
+ *
+ * GEMMs run in CLBlast, which enqueues one kernel for a small product (its direct kernel) and
+ * for a larger one a pad/transpose kernel per operand that is not already in the layout its
+ * fast kernel wants, that kernel, and a kernel copying C back. lamina counts them from the
+ * rules of CLBlast 1.5 and the GEMM parameters in force: exactly on devices whose parameters
+ * lamina sets (every CPU device, POCL included, f32), and with CLBlast's generic defaults
+ * elsewhere, where its tuned database may differ: gemm_kernels_exact says which. (The test
+ * kernel_stats checks the count against every kernel the OpenCL runtime is handed.)
+ *
+ * OpenCL devices only: on cpu, which runs ops as plain function calls, these functions
+ * return LAM_ERR_UNSUPPORTED, and lam_device_reset_peak too (its pool statistics still work). */
+typedef struct {
+    uint64_t launches;           /* lamina's own kernels, buffer fills and copies: all but GEMM */
+    uint64_t gemm_calls;         /* GEMM calls handed to CLBlast (one per batched call too) */
+    uint64_t gemm_kernels;       /* the kernels those calls enqueued */
+    uint64_t bytes_read;         /* by every launch and GEMM call above */
+    uint64_t bytes_written;
+    uint64_t gemm_bytes_read;    /* the GEMM calls' part of the two above: A, B (and C if beta != 0) */
+    uint64_t gemm_bytes_written; /* C */
+    uint64_t host_waits;         /* as lam_queue_stats.host_waits, since the last reset */
+    uint64_t unsized;            /* launches that reported no bytes at all: a lamina bug (tests check 0) */
+    int gemm_kernels_exact;      /* 1: gemm_kernels counted with the parameters CLBlast used */
+} lam_kernel_stats;
+/* The counts since d was first used or last reset. LAM_ERR_ARG for NULL arguments,
+ * LAM_ERR_UNSUPPORTED on cpu (out is then all zero). */
+LAM_API lam_status lam_device_kernel_stats(const lam_device *d, lam_kernel_stats *out);
+/* Starts every count of lam_device_kernel_stats again from zero (lam_device_stats' counts,
+ * which run since the process started, are left alone). */
+LAM_API lam_status lam_device_reset_kernel_stats(lam_device *d);
+/* Lowers the pool's peak (lam_pool_stats.peak) to the bytes in use now, so the next peak is
+ * that of the work that follows: a step's peak, rather than the process's. */
+LAM_API lam_status lam_device_reset_peak(lam_device *d);
+
 #ifdef __cplusplus
 }
 #endif

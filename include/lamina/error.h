@@ -29,6 +29,7 @@ typedef enum {
     LAM_ERR_FORMAT,  /* a file or string is malformed */
     LAM_ERR_STATE,   /* a call out of order (ending a scope that was never begun, ...) */
     LAM_ERR_BACKEND, /* the OpenCL runtime or BLAS failed */
+    LAM_ERR_UNSUPPORTED, /* the device does not do this (kernel statistics on cpu) */
     LAM_STATUS_COUNT
 } lam_status;
 

@@ -110,6 +110,11 @@ typedef struct lam_backend_ops {
     bool (*can_copy_from)(lam_device *d, lam_device *from);
     lam_status (*copy_from)(lam_device *d, void *dst, size_t dst_offset, lam_device *from, void *src,
                             size_t src_offset, size_t bytes);
+    /* optional: lam_kernel_stats since the last reset_kernel_stats, and lowering the pool's
+     * peak to what is in use. NULL: LAM_ERR_UNSUPPORTED (src/backend/kernel_stats.c). */
+    lam_status (*kernel_stats)(lam_device *d, lam_kernel_stats *out);
+    lam_status (*reset_kernel_stats)(lam_device *d);
+    lam_status (*reset_peak)(lam_device *d);
 } lam_backend_ops;
 
 struct lam_device {

@@ -52,6 +52,41 @@
     X(ATTN_SOFTMAX, attn_softmax, "attention.cl", 3, 9, 1, 256)  /* p, s, mask; H, L, S, mB, mH, mL, mS, has_mask, causal; scale */ \
     X(ATTN_SOFTMAX_BWD, attn_softmax_bwd, "attention.cl", 3, 1, 1, 256)  /* ds, p, dp; S; scale */
 
+/* What each direct kernel does with its views, so that it reports the bytes it moves
+ * (lam_kernel_stats): one word per view, in the order above. r: read, w: written, rw: both,
+ * g: read as gathered, as many elements as view 0 has (index_select's rows of x), -: never
+ * touched (a stand-in, the error record). A word may end in ?iN (only when int N is nonzero),
+ * ?!iN (only when it is zero) or ?fN (only when float N is nonzero). The ops give each view
+ * the shape of the extent the kernel touches; a view touched in part counts whole. A kernel
+ * missing here fails the static assertion below; a word count that differs from the views
+ * counts the launch as unsized, which tests/test_kernel_stats.c rejects. */
+#define LAM_KERNEL_ACCESS(X)                                                               \
+    X(RAND, "w")                                                                           \
+    X(SGD, "rw r rw?f1")                   /* the momentum buffer only with momentum */     \
+    X(ADAM, "rw r rw rw")                                                                  \
+    X(CHECK_INDEX, "r -")                  /* the record is written only when raised */     \
+    X(IM2COL, "w r")                                                                       \
+    X(COL2IM, "w r")                                                                       \
+    X(SWAP01, "w r r?i3")                                                                  \
+    X(MAX_POOL, "w w r")                                                                   \
+    X(MAX_POOL_BACKWARD, "w r r")                                                          \
+    X(AVG_POOL, "w r")                                                                     \
+    X(AVG_POOL_BACKWARD, "w r")                                                            \
+    X(BN_STATS, "w r?i3 r?!i3 r?!i3")      /* x in training, else the running statistics */ \
+    X(BN_UPDATE, "rw rw r")                                                                \
+    X(BN_APPLY, "w r r r?i2 r?i2")                                                         \
+    X(BN_BACKWARD_REDUCE, "w r r r")                                                       \
+    X(BN_BACKWARD_DATA, "w r r?i3 r r?i2 r?i3")                                            \
+    X(BN_COUNT, "rw")                                                                      \
+    X(DROPOUT, "w r")                                                                      \
+    X(INDEX_SELECT, "w g r")                                                               \
+    X(INDEX_ADD, "w r r")                                                                  \
+    X(LAYER_NORM, "w w w r r?i1 r?i2")                                                     \
+    X(LAYER_NORM_DX, "w r r r?i1 r r")                                                     \
+    X(LAYER_NORM_DWB, "w?i2 w?i3 r r r r")                                                 \
+    X(ATTN_SOFTMAX, "w r r?i7")                                                            \
+    X(ATTN_SOFTMAX_BWD, "w r r")
+
 #define LAM_KERNEL_ENUM(NAME, name, file, nv, ni, nf, group) LAM_K_##NAME,
 typedef enum { LAM_KERNELS(LAM_KERNEL_ENUM) LAM_KERNEL_COUNT } lam_kernel_id;
 
@@ -66,5 +101,8 @@ typedef struct {
     int views, ints, floats, group;
 } lam_kernel_info;
 extern const lam_kernel_info lam_kernel_infos[LAM_KERNEL_COUNT];
+
+/* The access words of LAM_KERNEL_ACCESS by kernel. */
+extern const char *const lam_kernel_access[LAM_KERNEL_COUNT];
 
 #endif

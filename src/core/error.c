@@ -15,6 +15,7 @@ static _Thread_local unsigned long long error_serial;
 static const char *const status_names[] = {
     "LAM_OK", "LAM_ERR_ARG", "LAM_ERR_SHAPE", "LAM_ERR_DEVICE", "LAM_ERR_OOM",
     "LAM_ERR_IO", "LAM_ERR_FORMAT", "LAM_ERR_STATE", "LAM_ERR_BACKEND",
+    "LAM_ERR_UNSUPPORTED",
 };
 _Static_assert(sizeof status_names / sizeof *status_names == LAM_STATUS_COUNT,
                "status_names must name every lam_status");

@@ -43,15 +43,21 @@ static void window_ints(const conv_plan *p, int64_t images, lam_kernel_args *a) 
     a->i[13] = images;
 }
 
-static lam_view view_at(const lam_tensor *t, int64_t offset) {
+/* count elements of t from offset on: the extent a kernel touches, which its bytes count. */
+static lam_view view_at(const lam_tensor *t, int64_t offset, int64_t count) {
     lam_view v = lam_view_of(t);
     v.offset += offset;
+    v.ndim = 1;
+    v.shape[0] = count;
+    v.stride[0] = 1;
     return v;
 }
 
 /* col <- the windows of images [n0, n0 + nc) of x: one work-item per row of col. */
 static lam_status im2col(const conv_plan *p, lam_tensor *col, lam_tensor *x, int64_t n0, int64_t nc) {
-    lam_kernel_args a = {.work = p->k * nc * p->win.oh, .v = {lam_view_of(col), view_at(x, n0 * p->c * p->win.h * p->win.w)}};
+    int64_t plane = p->c * p->win.h * p->win.w;
+    lam_kernel_args a = {.work = p->k * nc * p->win.oh,
+                         .v = {view_at(col, 0, p->k * nc * ohw(p)), view_at(x, n0 * plane, nc * plane)}};
     window_ints(p, nc, &a);
     return lam_run_kernel("lam_conv2d", p->dev, LAM_K_IM2COL, &a);
 }
@@ -59,7 +65,8 @@ static lam_status im2col(const conv_plan *p, lam_tensor *col, lam_tensor *x, int
 /* dx[n0, n0 + nc) <- the gathered taps of dcol: one work-item per input row. */
 static lam_status col2im(const conv_plan *p, lam_tensor *dx, lam_tensor *dcol, int64_t n0, int64_t nc) {
     int64_t plane = p->c * p->win.h * p->win.w;
-    lam_kernel_args a = {.work = nc * p->c * p->win.h, .v = {view_at(dx, n0 * plane), lam_view_of(dcol)}};
+    lam_kernel_args a = {.work = nc * p->c * p->win.h,
+                         .v = {view_at(dx, n0 * plane, nc * plane), view_at(dcol, 0, p->k * nc * ohw(p))}};
     window_ints(p, nc, &a);
     return lam_run_kernel("lam_conv2d_backward", p->dev, LAM_K_COL2IM, &a);
 }
@@ -69,7 +76,8 @@ static lam_status col2im(const conv_plan *p, lam_tensor *dx, lam_tensor *dcol, i
 static lam_status swap01(const conv_plan *p, lam_tensor *dst, int64_t dst_off, lam_tensor *src, int64_t src_off,
                          lam_tensor *bias, int64_t A, int64_t B, int64_t S) {
     lam_kernel_args a = {.work = A * B,
-                         .v = {view_at(dst, dst_off), view_at(src, src_off), lam_view_of(bias ? bias : src)},
+                         .v = {view_at(dst, dst_off, A * B * S), view_at(src, src_off, A * B * S),
+                               view_at(bias ? bias : src, 0, A)},
                          .i = {A, B, S, bias != NULL}};
     return lam_run_kernel("lam_conv2d", p->dev, LAM_K_SWAP01, &a);
 }

@@ -8,6 +8,16 @@ static lam_tensor *f32_contiguous(lam_tensor *t) {
     return t->dtype == LAM_F32 && lam_is_contiguous(t) ? t : lam_tensor_copy(t, LAM_F32);
 }
 
+/* The mean (row 0) or rstd (row 1) of stats (2, rows): rows elements, the extent kernels touch. */
+static lam_view stats_row(const lam_tensor *stats, int row, int64_t rows) {
+    lam_view v = lam_view_of(stats);
+    v.offset += row * rows;
+    v.ndim = 1;
+    v.shape[0] = rows;
+    v.stride[0] = 1;
+    return v;
+}
+
 /* The views of w and b, or x's view standing in for an absent one (never read then). */
 static lam_view param_view(lam_tensor *p, const lam_view *stand_in) { return p ? lam_view_of(p) : *stand_in; }
 
@@ -18,8 +28,7 @@ static lam_status layer_norm_backward(lam_node *n, lam_tensor *g, lam_tensor **g
     int64_t D = n->arg[2], rows = lam_numel(x) / D;
     lam_tensor *gc = f32_contiguous(g), *xc = f32_contiguous(x), *wc = w ? f32_contiguous(w) : NULL;
     if (!gc || !xc || (w && !wc)) return lam_last_status();
-    lam_view mean = lam_view_of(stats), rstd = mean, xv = lam_view_of(xc);
-    rstd.offset += rows;
+    lam_view mean = stats_row(stats, 0, rows), rstd = stats_row(stats, 1, rows), xv = lam_view_of(xc);
     lam_device *d = LAM_DEV(x);
     if (lam_input_needs_grad(n, 0)) {
         lam_tensor *dx = lam_tensor_alloc(LAM_F32, x->ndim, x->shape, d);
@@ -81,8 +90,7 @@ static lam_tensor *layer_norm_forward(const char *op, lam_tensor *x, lam_tensor 
     lam_tensor *y = lam_tensor_alloc(LAM_F32, x->ndim, x->shape, LAM_DEV(x));
     *stats = y ? lam_tensor_alloc(LAM_F32, 2, (const int64_t[]){2, rows}, LAM_DEV(x)) : NULL;
     if (!*stats) return NULL;
-    lam_view mean = lam_view_of(*stats), rstd = mean, xv = lam_view_of(xc);
-    rstd.offset += rows;
+    lam_view mean = stats_row(*stats, 0, rows), rstd = stats_row(*stats, 1, rows), xv = lam_view_of(xc);
     lam_kernel_args a = {.work = rows, .v = {lam_view_of(y), mean, rstd, xv, param_view(wc, &xv), param_view(bc, &xv)},
                          .i = {D, w != NULL, b != NULL}, .f = {eps}};
     return lam_run_kernel(op, LAM_DEV(x), LAM_K_LAYER_NORM, &a) == LAM_OK ? y : NULL;

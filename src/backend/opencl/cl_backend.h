@@ -46,6 +46,14 @@ typedef struct {
     uint64_t k[4];                 /* all zero: empty */
 } lam_cl_seen_key;
 
+/* CLBlast's GEMM parameters that decide which kernels a GEMM call enqueues (cl_stats.c):
+ * the values lamina sets for CPU devices (lam_cl_gemm_tune_cpu), else CLBlast's generic
+ * defaults, which its tuned database may replace for a known device (known = false). */
+typedef struct {
+    bool known;
+    uint64_t mwg, nwg, kwg, kreg, gemmk, min_indirect;
+} lam_cl_gemm_params;
+
 typedef struct {
     cl_platform_id platform;
     cl_device_id device;
@@ -97,6 +105,12 @@ typedef struct {
     lam_cl_seen_key *seen;
     size_t seen_cap, seen_count;
     _Atomic uint64_t waits, launches, to_device, to_host;   /* lam_device_stats */
+
+    /* cl_stats.c: lam_kernel_stats since the last reset; host waits are waits - waits_base */
+    _Atomic uint64_t k_launches, k_gemm_calls, k_gemm_kernels, k_read, k_written, k_gemm_read, k_gemm_written,
+        k_unsized, k_waits_base;
+    atomic_bool k_gemm_estimated;   /* some GEMM was counted without its real parameters */
+    lam_cl_gemm_params gemm;
 
     pthread_mutex_t record_lock;   /* cl_check.c: the device-side error record */
     cl_mem record;                 /* NULL until the first check kernel */
@@ -150,6 +164,25 @@ typedef struct {
 #define LAM_ARG_F32(x) {.size = sizeof(cl_float), .v.f32 = (cl_float)(x)}
 #define LAM_ARG_LAYOUT(L) {.size = sizeof(lam_layout), .ref = &(L)}
 
+/* What one launch reads and writes in device memory, in bytes: each element of each operand
+ * it touches, once. Every launch site says (LAM_CL_LAUNCH takes it), and cl_stats.c counts it. */
+typedef struct {
+    uint64_t read, written;
+} lam_cl_bytes;
+#define LAM_CL_BYTES(r, w) ((lam_cl_bytes){.read = (uint64_t)(r), .written = (uint64_t)(w)})
+
+/* cl_stats.c: the distinct elements of v in bytes (a broadcast dimension, stride 0, counts
+ * once); one launch or GEMM call counted; the vtable's statistics entries. */
+uint64_t lam_cl_view_bytes(const lam_view *v);
+void lam_cl_count_launch(lam_cl_ctx *c, lam_cl_bytes b);
+void lam_cl_count_gemm(lam_cl_ctx *c, const lam_gemm_args *g);
+/* The kernels CLBlast 1.5 enqueues for g with parameters p (its Xgemm / XgemmStridedBatched
+ * rules: direct below min_indirect^3, else pad/transpose where needed, Xgemm, copy back). */
+uint64_t lam_cl_gemm_kernels(const lam_cl_gemm_params *p, const lam_gemm_args *g);
+lam_status lam_cl_kernel_stats(lam_device *d, lam_kernel_stats *out);
+lam_status lam_cl_reset_kernel_stats(lam_device *d);
+lam_status lam_cl_reset_peak(lam_device *d);
+
 /* cl_launch.c: waits for the queue on synchronous devices, and after the first launch of a
  * specialization (`first`) on a lazy-compile device; CL_SUCCESS elsewhere. */
 cl_int lam_cl_settle(lam_cl_ctx *c, bool first);
@@ -177,15 +210,16 @@ bool lam_cl_record_fetch(lam_cl_ctx *c, cl_long *fetch, uint64_t *gen);
 lam_status lam_cl_record_report(lam_cl_ctx *c, const cl_long *fetch, uint64_t gen);
 
 /* Runs kernel `name` of cl/<file> (built for dtype) over `global` work-items (rounded up to
- * a multiple of `local`; local 0 lets the runtime choose). The kernels check their own
- * bounds. */
+ * a multiple of `local`; local 0 lets the runtime choose), moving `bytes`. The kernels check
+ * their own bounds. */
 lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
-                         size_t local, const lam_cl_arg *args, size_t nargs);
-#define LAM_CL_LAUNCH(c, file, name, dtype, global, local, ...)                                   \
-    lam_cl_launch_args((c), (file), (name), (dtype), (global), (local), (const lam_cl_arg[]){__VA_ARGS__, {0}})
+                         size_t local, lam_cl_bytes bytes, const lam_cl_arg *args, size_t nargs);
+#define LAM_CL_LAUNCH(c, file, name, dtype, global, local, bytes, ...)                            \
+    lam_cl_launch_args((c), (file), (name), (dtype), (global), (local), (bytes),                   \
+                       (const lam_cl_arg[]){__VA_ARGS__, {0}})
 /* The same, for a table ended by an entry of size 0. */
 lam_status lam_cl_launch_args(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
-                              size_t local, const lam_cl_arg *args);
+                              size_t local, lam_cl_bytes bytes, const lam_cl_arg *args);
 
 /* cl_ops.c, cl_reduce.c, cl_gemm.c, cl_kernels.c: the vtable entries */
 lam_status lam_cl_fill(lam_device *d, const lam_view *dst, uint64_t bits);

@@ -121,6 +121,9 @@ static const lam_backend_ops cl_ops = {
     .stats = lam_cl_stats,
     .can_copy_from = lam_cl_can_copy_from,
     .copy_from = lam_cl_copy_from,
+    .kernel_stats = lam_cl_kernel_stats,
+    .reset_kernel_stats = lam_cl_reset_kernel_stats,
+    .reset_peak = lam_cl_reset_peak,
 };
 
 static void device_string(cl_device_id dev, cl_device_info what, char *out, size_t cap) {

@@ -17,8 +17,12 @@ void lam_cl_gemm_tune_cpu(lam_cl_ctx *c) {
     static const char *routine[] = {"XGEMM_MIN_INDIRECT_SIZE"};
     static const size_t threshold[] = {64};
     /* a failure leaves CLBlast's defaults, which are correct, only slower */
-    CLBlastOverrideParameters(c->device, "Xgemm", CLBlastPrecisionSingle, 16, names, values);
-    CLBlastOverrideParameters(c->device, "GemmRoutine", CLBlastPrecisionSingle, 1, routine, threshold);
+    bool set = CLBlastOverrideParameters(c->device, "Xgemm", CLBlastPrecisionSingle, 16, names, values) == CLBlastSuccess;
+    set = CLBlastOverrideParameters(c->device, "GemmRoutine", CLBlastPrecisionSingle, 1, routine, threshold) ==
+              CLBlastSuccess && set;
+    /* what decides the kernels a GEMM call enqueues (cl_stats.c), in the order of names */
+    c->gemm = (lam_cl_gemm_params){.known = set, .gemmk = values[0], .kreg = values[1], .kwg = values[2],
+                                   .mwg = values[6], .nwg = values[9], .min_indirect = threshold[0]};
 }
 
 /* One CLBlast call for g (its buffers f32, or half with cl_khr_fp16); routine names the call,
@@ -70,7 +74,10 @@ static lam_status run(lam_device *d, const lam_gemm_args *g) {
     cl_event *ev = lam_cl_prof_library(c);
     CLBlastStatusCode st = clblast_gemm(c, g, &routine, ev);
     lam_cl_prof_record(ev, routine);
-    if (st == CLBlastSuccess) lam_cl_count(&c->launches, 1);
+    if (st == CLBlastSuccess) {
+        lam_cl_count(&c->launches, 1);
+        lam_cl_count_gemm(c, g);
+    }
     cl_int err = st == CLBlastSuccess ? lam_cl_settle(c, first) : CL_SUCCESS;
     lam_cl_first_done(c, &key, first, st == CLBlastSuccess && err == CL_SUCCESS);
     if (err != CL_SUCCESS) return lam_cl_fail(routine, err);

@@ -8,6 +8,56 @@
 
 #define MAX_ARGS (2 * LAM_KERNEL_MAX_VIEWS + LAM_KERNEL_MAX_INTS + LAM_KERNEL_MAX_FLOATS + 1)
 
+/* Whether a word's condition (?iN, ?!iN, ?fN at *p, backend/kernels.h) holds; p moves past it.
+ * A malformed condition sets *bad. */
+static bool condition_holds(const char **p, const lam_kernel_args *a, bool *bad) {
+    if (**p != '?') return true;
+    bool negate = *++*p == '!';
+    if (negate) ++*p;
+    char kind = *(*p)++;
+    if (**p < '0' || **p > '9') {
+        *bad = true;
+        return false;
+    }
+    int n = 0;
+    while (**p >= '0' && **p <= '9') n = 10 * n + (*(*p)++ - '0');
+    bool on = kind == 'i' && n < LAM_KERNEL_MAX_INTS     ? a->i[n] != 0
+              : kind == 'f' && n < LAM_KERNEL_MAX_FLOATS ? a->f[n] != 0.0f
+                                                         : (*bad = true, false);
+    return negate ? !on : on;
+}
+
+/* The bytes a direct kernel reads and writes, from its access words; nothing (an unsized
+ * launch, which the tests reject) when the words do not fit its views. */
+static lam_cl_bytes kernel_bytes(lam_kernel_id id, const lam_kernel_args *a) {
+    const lam_kernel_info *k = &lam_kernel_infos[id];
+    const char *p = lam_kernel_access[id];
+    lam_cl_bytes b = LAM_CL_BYTES(0, 0);
+    bool bad = !p;
+    int v = 0;
+    while (!bad && p && *p) {
+        if (*p == ' ') {
+            ++p;
+            continue;
+        }
+        const char *word = p;
+        while (*p && *p != ' ' && *p != '?') ++p;
+        size_t len = (size_t)(p - word);
+        bool on = condition_holds(&p, a, &bad);
+        if (v >= k->views || (*p && *p != ' ')) bad = true;
+        if (bad) break;
+        /* a gathered read moves as many elements as the kernel writes to view 0 */
+        uint64_t gathered = (uint64_t)lam_view_numel(&a->v[0]) * lam_dtype_size(a->v[v].dtype);
+        uint64_t bytes = !on ? 0 : word[0] == 'g' ? gathered : lam_cl_view_bytes(&a->v[v]);
+        if (len == 1 && (word[0] == 'r' || word[0] == 'g')) b.read += bytes;
+        else if (len == 1 && word[0] == 'w') b.written += bytes;
+        else if (len == 2 && word[0] == 'r' && word[1] == 'w') b.read += bytes, b.written += bytes;
+        else if (len != 1 || word[0] != '-') bad = true;
+        ++v;
+    }
+    return bad || v != k->views ? LAM_CL_BYTES(0, 0) : b;
+}
+
 lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_args *a) {
     if ((unsigned)id >= LAM_KERNEL_COUNT) return lam_set_error(LAM_ERR_BACKEND, "%s: unknown kernel %d", d->spec, (int)id);
     const lam_kernel_info *k = &lam_kernel_infos[id];
@@ -42,7 +92,7 @@ lam_status lam_cl_kernel_run(lam_device *d, lam_kernel_id id, const lam_kernel_a
         local = 1;
     }
     size_t global = (size_t)a->work * (local ? local : 1);
-    lam_status st = lam_cl_launch(c, k->file, name, dtype, global, local, args, n);
+    lam_status st = lam_cl_launch(c, k->file, name, dtype, global, local, kernel_bytes(id, a), args, n);
     if (st == LAM_OK && raises) lam_cl_count(&c->checks_enqueued, 1);   /* after the enqueue: see cl_check.c */
     return st;
 }

@@ -18,7 +18,7 @@ static size_t lazy_local(const lam_cl_ctx *c, size_t global) {
 }
 
 lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
-                         size_t local, const lam_cl_arg *args, size_t nargs) {
+                         size_t local, lam_cl_bytes bytes, const lam_cl_arg *args, size_t nargs) {
     if (global == 0) return LAM_OK;
     cl_kernel k = lam_cl_kernel(c, file, name, dtype);
     if (!k) return lam_last_status();
@@ -39,7 +39,10 @@ lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int 
     if (err == CL_SUCCESS) {
         err = clEnqueueNDRangeKernel(c->queue, k, 1, NULL, &global, local ? &local : NULL, 0, NULL, ev);
         if (err != CL_SUCCESS) snprintf(call, sizeof call, "clEnqueueNDRangeKernel(%s)", name);
-        else lam_cl_count(&c->launches, 1);
+        else {
+            lam_cl_count(&c->launches, 1);
+            lam_cl_count_launch(c, bytes);
+        }
         if (err == CL_SUCCESS && (err = lam_cl_settle(c, first)) != CL_SUCCESS)
             snprintf(call, sizeof call, "clFinish(%s)", name);
     }
@@ -50,8 +53,8 @@ lam_status lam_cl_launch(lam_cl_ctx *c, const char *file, const char *name, int 
 }
 
 lam_status lam_cl_launch_args(lam_cl_ctx *c, const char *file, const char *name, int dtype, size_t global,
-                              size_t local, const lam_cl_arg *args) {
+                              size_t local, lam_cl_bytes bytes, const lam_cl_arg *args) {
     size_t n = 0;
     while (args[n].size) ++n;
-    return lam_cl_launch(c, file, name, dtype, global, local, args, n);
+    return lam_cl_launch(c, file, name, dtype, global, local, bytes, args, n);
 }

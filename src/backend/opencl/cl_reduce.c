@@ -22,15 +22,19 @@ static lam_status reduce_all(lam_device *d, lam_reduce_op op, const lam_view *ds
     cl_mem pc = pv ? lam_cl_alloc(d, (size_t)nparts * sizeof(float)) : NULL;
     cl_mem pi = pc ? lam_cl_alloc(d, (size_t)nparts * sizeof(int64_t)) : NULL;
     lam_status s = pi ? LAM_OK : lam_last_status();
+    /* each part leaves a value, a compensation and an index */
+    uint64_t parts = (uint64_t)nparts * (2 * sizeof(float) + sizeof(int64_t));
+    lam_cl_bytes first = LAM_CL_BYTES(lam_cl_view_bytes(src), parts), last = LAM_CL_BYTES(parts, lam_cl_view_bytes(dst));
     if (s == LAM_OK && c->tree)
-        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_tree_chunks", src->dtype, (size_t)nparts * wg, wg, LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf),
+        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_tree_chunks", src->dtype, (size_t)nparts * wg, wg, first,
+                          LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf),
                           LAM_ARG_I64(src->offset), LAM_ARG_I64(len), LAM_ARG_I64(chunk), LAM_ARG_I32(op));
     else if (s == LAM_OK)
-        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_chunks", src->dtype, (size_t)nparts, 0, LAM_ARG_MEM(pv),
+        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_chunks", src->dtype, (size_t)nparts, 0, first, LAM_ARG_MEM(pv),
                           LAM_ARG_MEM(pc), LAM_ARG_MEM(pi), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
                           LAM_ARG_I64(len), LAM_ARG_I64(chunk), LAM_ARG_I32(op));
     if (s == LAM_OK)
-        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_final", src->dtype, 1, 1, LAM_ARG_MEM(dst->buf),
+        s = LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_final", src->dtype, 1, 1, last, LAM_ARG_MEM(dst->buf),
                           LAM_ARG_I64(dst->offset), LAM_ARG_MEM(pv), LAM_ARG_MEM(pc), LAM_ARG_MEM(pi),
                           LAM_ARG_I64(nparts), LAM_ARG_I64(len), LAM_ARG_I32(op));
     /* back to the pool: later commands on the in-order queue run after these kernels */
@@ -48,12 +52,13 @@ lam_status lam_cl_reduce(lam_device *d, lam_reduce_op op, const lam_view *dst, c
     if (outputs == 1 && len >= SPLIT_MIN) return reduce_all(d, op, dst, src, len);
     size_t wg = c->tree ? lam_cl_group_size(c, "reduce.cl", "lam_reduce_tree", src->dtype) : 1;
     if (!wg) return lam_last_status();
+    lam_cl_bytes bytes = LAM_CL_BYTES(lam_cl_view_bytes(src), lam_cl_view_bytes(dst));
     if (c->tree)
-        return LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_tree", src->dtype, (size_t)outputs * wg, wg,
+        return LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_tree", src->dtype, (size_t)outputs * wg, wg, bytes,
                              LAM_ARG_MEM(dst->buf), LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf),
                              LAM_ARG_I64(src->offset), LAM_ARG_I64(outer), LAM_ARG_I64(len), LAM_ARG_I64(inner),
                              LAM_ARG_I32(op));
-    return LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_rows", src->dtype, (size_t)outputs, 0, LAM_ARG_MEM(dst->buf),
+    return LAM_CL_LAUNCH(c, "reduce.cl", "lam_reduce_rows", src->dtype, (size_t)outputs, 0, bytes, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
                          LAM_ARG_I64(outer), LAM_ARG_I64(len), LAM_ARG_I64(inner), LAM_ARG_I32(op));
 }
@@ -64,11 +69,12 @@ lam_status lam_cl_softmax(lam_device *d, bool log, const lam_view *dst, const la
     if (rows <= 0 || cols <= 0) return LAM_OK;
     size_t wg = c->tree ? lam_cl_group_size(c, "softmax.cl", "lam_softmax_tree", src->dtype) : 1;
     if (!wg) return lam_last_status();
+    lam_cl_bytes bytes = LAM_CL_BYTES(lam_cl_view_bytes(src), lam_cl_view_bytes(dst));
     if (c->tree)
-        return LAM_CL_LAUNCH(c, "softmax.cl", "lam_softmax_tree", src->dtype, (size_t)rows * wg, wg,
+        return LAM_CL_LAUNCH(c, "softmax.cl", "lam_softmax_tree", src->dtype, (size_t)rows * wg, wg, bytes,
                              LAM_ARG_MEM(dst->buf), LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf),
                              LAM_ARG_I64(src->offset), LAM_ARG_I64(rows), LAM_ARG_I64(cols), LAM_ARG_I32(log));
-    return LAM_CL_LAUNCH(c, "softmax.cl", "lam_softmax_rows", src->dtype, (size_t)rows, 0, LAM_ARG_MEM(dst->buf),
+    return LAM_CL_LAUNCH(c, "softmax.cl", "lam_softmax_rows", src->dtype, (size_t)rows, 0, bytes, LAM_ARG_MEM(dst->buf),
                          LAM_ARG_I64(dst->offset), LAM_ARG_MEM(src->buf), LAM_ARG_I64(src->offset),
                          LAM_ARG_I64(rows), LAM_ARG_I64(cols), LAM_ARG_I32(log));
 }
