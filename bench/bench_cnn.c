@@ -41,6 +41,7 @@ static const layer layers[] = {
 #define NLAYERS (int)(sizeof layers / sizeof *layers)
 
 static bool cpu_time;   /* --cpu-time: process CPU time, steadier on a shared machine */
+static bool rss_only;   /* --only rss: PyTorch measures its peak RSS alone too */
 
 static double now(void) {
     struct timespec t;
@@ -137,6 +138,57 @@ static void memory(lam_device *dev) {
     free_workload(&w);
 }
 
+/* ---- steadiness and host memory ------------------------------------------------------------ */
+
+/* 10 consecutive ResNet steps after 2 warm-up ones, each timed on its own: max / min is how
+ * uneven the steps are (OpenMP threads that spin on a shared core make them bimodal). */
+static void spread(lam_device *dev) {
+    workload w = make_workload(true, dev);
+    for (int i = 0; i < 2; ++i) train_step(&w);
+    lam_device_synchronize(dev);
+    double lo = 1e30, hi = 0;
+    printf("%-24.24s ResNet step ms:", lam_device_spec(dev));
+    for (int i = 0; i < 10; ++i) {
+        double t = now();
+        train_step(&w);
+        lam_device_synchronize(dev);
+        t = (now() - t) * 1e3;
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
+        printf(" %.0f", t);
+    }
+    printf("   max/min %.2f\n", hi / lo);
+    free_workload(&w);
+}
+
+/* A field of /proc/self/status in KiB (VmRSS, VmHWM); 0 if unreadable. */
+static long status_kib(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = 0;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && line[n] == ':') v = atol(line + n + 1);
+    if (f) fclose(f);
+    return v;
+}
+
+/* Peak host memory of 3 ResNet steps above the memory after start-up (model, optimizer and
+ * batch made): the kernel's peak-RSS mark is reset first (/proc/self/clear_refs), as
+ * torch_cnn.py --rss does for PyTorch. Run it alone, in a fresh process. */
+static double rss_mib(lam_device *dev) {
+    workload w = make_workload(true, dev);
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f || fputs("5", f) < 0) fprintf(stderr, "bench_cnn: cannot reset the peak RSS\n");
+    if (f) fclose(f);
+    long base = status_kib("VmRSS");
+    for (int i = 0; i < 3; ++i) train_step(&w);
+    lam_device_synchronize(dev);
+    double mib = (double)(status_kib("VmHWM") - base) / 1024.0;
+    free_workload(&w);
+    return mib;
+}
+
 /* ---- conv2d layers ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -201,8 +253,8 @@ static double torch_ms(const char *key) {
 static void run_torch(const char *script, int threads, int reps) {
     char cmd[4400], t[16] = "";
     if (threads > 0) snprintf(t, sizeof t, "%d", threads);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s --reps %d %s 2>/dev/null", script, t, reps,
-             cpu_time ? "--cpu-time" : "");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s --reps %d %s%s 2>/dev/null", script, t, reps,
+             cpu_time ? "--cpu-time" : "", rss_only ? " --rss" : "");
     FILE *p = popen(cmd, "r");
     if (!p) return;
     size_t n = fread(torch_out, 1, sizeof torch_out - 1, p);
@@ -227,7 +279,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr, "usage: bench_cnn [--reps N] [--devices LIST] [--torch-threads N | --no-torch] "
-                            "[--only memory|counts|steps|layers] [--cpu-time]\n");
+                            "[--only memory|counts|steps|layers|spread|rss] [--cpu-time]\n");
             return 1;
         }
     }
@@ -250,6 +302,18 @@ int main(int argc, char **argv) {
     if (all || !strcmp(only, "counts")) {
         printf("\n");
         for (int d = 0; d < nd; ++d) counts(devs[d]);
+    }
+    if (only && !strcmp(only, "spread")) {
+        for (int d = 0; d < nd; ++d) spread(devs[d]);
+        return 0;
+    }
+    if (only && !strcmp(only, "rss")) {   /* the first device only: the mark is the process's */
+        rss_only = true;
+        double ours = nd ? rss_mib(devs[0]) : 0;
+        if (torch) run_torch(torch, torch_threads, reps);
+        printf("ResNet step b128, peak RSS above start-up: %s %.1f MiB, PyTorch %.1f MiB\n", nd ? lam_device_spec(devs[0]) : "-",
+               ours, torch ? torch_ms("resnet_rss_mib") : 0);
+        return 0;
     }
     if (torch && (all || (strcmp(only, "memory") && strcmp(only, "counts")))) run_torch(torch, torch_threads, reps);
     if (all || !strcmp(only, "steps")) {

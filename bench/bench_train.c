@@ -4,6 +4,7 @@
  * is slower).
  *
  *   bench_train [--reps N] [--device SPEC] [--torch PATH/torch_reference.py | --no-torch]
+ *               [--torch-threads N]
  *
  * On OpenCL devices it also prints the training step's kernel counts (step_counts.h).
  */
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
     int reps = 50;
     const char *torch = LAMINA_TORCH_REFERENCE;
     lam_device *only = NULL;
+    int torch_threads = 0;   /* 0: PyTorch's default */
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
@@ -87,8 +89,10 @@ int main(int argc, char **argv) {
         }
         else if (!strcmp(argv[i], "--torch") && i + 1 < argc) torch = argv[++i];
         else if (!strcmp(argv[i], "--no-torch")) torch = NULL;
+        else if (!strcmp(argv[i], "--torch-threads") && i + 1 < argc) torch_threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_train [--reps N] [--device SPEC] [--torch PATH | --no-torch]\n");
+            fprintf(stderr, "usage: bench_train [--reps N] [--device SPEC] [--torch PATH | --no-torch] "
+                            "[--torch-threads N]\n");
             return 1;
         }
     }
@@ -131,7 +135,9 @@ int main(int argc, char **argv) {
     char out[8192] = "";
     if (torch) {
         char cmd[4200];
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' 2>/dev/null", torch);
+        char threads[32] = "";
+        if (torch_threads > 0) snprintf(threads, sizeof threads, " %d", torch_threads);
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s'%s 2>/dev/null", torch, threads);
         FILE *p = popen(cmd, "r");
         if (p) {
             size_t n = fread(out, 1, sizeof out - 1, p);
@@ -149,7 +155,7 @@ int main(int argc, char **argv) {
         printf("%-44.44s %16.3f %10s %16.2f %10s\n", lam_device_name(lam_device_at(d)), step_ms[d], r1, fwd_us[d], r2);
     }
     if (t_step > 0)
-        printf("%-44s %16.3f %10s %16.2f %10s\n", "PyTorch CPU (torch_reference.py, its threads)", t_step, "1.00", t_fwd, "1.00");
+        printf("%-44s %16.3f %10s %16.2f %10s\n", "PyTorch CPU (torch_reference.py)", t_step, "1.00", t_fwd, "1.00");
     else if (torch)
         printf("PyTorch reference not available (%s)\n", torch);
     free(step_ms);

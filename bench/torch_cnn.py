@@ -1,6 +1,6 @@
 """PyTorch CPU timings for bench_cnn: the same workloads, the same shapes.
 
-  /usr/bin/python3 bench/torch_cnn.py [THREADS] [--reps N] [--cpu-time]
+  /usr/bin/python3 bench/torch_cnn.py [THREADS] [--reps N] [--cpu-time] [--rss]
 
 --cpu-time measures process CPU time (time.process_time) instead of wall time: steadier on
 a shared machine, and comparable with one thread only.
@@ -12,6 +12,9 @@ Prints "key value" lines (milliseconds, the median of 3 rounds of N calls each):
                     (momentum 0.9, weight decay 5e-4)
   conv_fwd_ms.NAME / conv_bwd_ms.NAME   F.conv2d forward, and backward for input and weight,
                     for each of bench_cnn's layer shapes
+With --rss, only:
+  resnet_rss_mib    peak RSS of 3 ResNet steps above the RSS after the model, optimizer and
+                    batch are made (the peak mark reset through /proc/self/clear_refs)
 """
 import pathlib, statistics, sys, time
 import torch
@@ -52,6 +55,26 @@ def step_fn(net, opt, x, y):
     return step
 
 
+def status_kib(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss(reps):
+    net = ResNet()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = status_kib("VmRSS")
+    step = step_fn(net, opt, x, y)
+    for _ in range(3):
+        step()
+    print("resnet_rss_mib", round((status_kib("VmHWM") - base) / 1024, 1))
+
+
 def main():
     global clock
     args = sys.argv[1:]
@@ -63,6 +86,8 @@ def main():
         torch.set_num_threads(int(threads[0]))
     torch.manual_seed(0)
     print("threads", torch.get_num_threads())
+    if "--rss" in args:
+        return rss(reps)
     lenet = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))

@@ -16,14 +16,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp:print_suppressions=0"
 mkdir -p "$out/cache/pocl" "$out/cache/lamina"
 export POCL_CACHE_DIR=$out/cache/pocl LAMINA_CACHE_DIR=$out/cache/lamina
-# Mesa's Clover (mesa.icd) lists no device here, yet a block its gallium pipe allocates
-# (pipe_swrast.so, unloaded before exit) reads as a leak of an unknown module, which no
-# suppression can name: unless the caller chose the ICDs, load every one but Clover.
-if [ -z "${OCL_ICD_VENDORS:-}" ] && [ -e /etc/OpenCL/vendors/mesa.icd ]; then
-    rm -rf "$out/icd" && mkdir -p "$out/icd"
-    for f in /etc/OpenCL/vendors/*.icd; do [ "${f##*/}" = mesa.icd ] || cp "$f" "$out/icd/"; done
-    export OCL_ICD_VENDORS=$out/icd
-fi
+. ci/no_clover.sh "$out"
 echo "== cpu, every point (ASan with leak checks)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LAMINA_TEST_DEVICES=cpu "$out/tests/test_fault"
 # LeakSanitizer's exit scan crashes inside POCL's threads: on OpenCL the sweep checks leaks

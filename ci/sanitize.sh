@@ -24,6 +24,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LAMINA_LOOP_ITERS=${LAMINA_LOOP_ITERS:-2000}
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$build/cache/pocl} LAMINA_CACHE_DIR=${LAMINA_CACHE_DIR:-$build/cache/lamina}
 mkdir -p "$POCL_CACHE_DIR" "$LAMINA_CACHE_DIR"
+. ci/no_clover.sh "$build"
 tests="memory errors ops autograd modules state_dict state_dict_api optim idx cnn_ops cnn_modules transformer
        grad_hook dist parallel"
 examples="sequential mlp my_sequential fixed_hidden_mlp chimera lenet resnet"

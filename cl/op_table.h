@@ -22,7 +22,7 @@
     X(EXP, exp, OUTPUT, LAM_EXP(x), g * s)                                                 \
     X(LOG, log, INPUT, LAM_LOG(x), g / s)                                                  \
     X(SQRT, sqrt, OUTPUT, LAM_SQRT(x), 0.5f * g / s)                                       \
-    X(RELU, relu, INPUT, x > 0.0f ? x : 0.0f, s > 0.0f ? g : 0.0f)                         \
+    X(RELU, relu, OUTPUT, x > 0.0f ? x : 0.0f, s > 0.0f ? g : 0.0f)                        \
     X(SIGMOID, sigmoid, OUTPUT, lam_sigmoidf(x), g * s * (1.0f - s))                       \
     X(TANH, tanh, OUTPUT, LAM_TANH(x), g * (1.0f - s * s))                                 \
     X(GELU, gelu, INPUT, x * lam_phi_cdf(x), g * (lam_phi_cdf(s) + s * lam_phi_pdf(s)))    \

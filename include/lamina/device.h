@@ -139,8 +139,8 @@ LAM_API lam_status lam_device_stats(const lam_device *d, lam_queue_stats *out);
  * elsewhere, where its tuned database may differ: gemm_kernels_exact says which. (The test
  * kernel_stats checks the count against every kernel the OpenCL runtime is handed.)
  *
- * OpenCL devices only: on cpu, which runs ops as plain function calls, these functions
- * return LAM_ERR_UNSUPPORTED, and lam_device_reset_peak too (its pool statistics still work). */
+ * OpenCL devices only: on cpu, which runs ops as plain function calls, the two kernel-count
+ * functions return LAM_ERR_UNSUPPORTED; lam_device_reset_peak works on every device. */
 typedef struct {
     uint64_t launches;           /* lamina's own kernels, buffer fills and copies: all but GEMM */
     uint64_t gemm_calls;         /* GEMM calls handed to CLBlast (one per batched call too) */

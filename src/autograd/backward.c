@@ -48,18 +48,25 @@ static lam_status accumulate(lam_tensor **slot, lam_tensor *g, bool contiguous_c
     return LAM_OK;
 }
 
-/* Runs one node's backward and routes each input gradient to its producer or leaf. */
+/* Runs one node's backward and routes each input gradient to its producer or leaf. The rule
+ * runs in a scope of its own: its temporaries go as soon as it is done, and the gradients
+ * live only as long as the slots that accumulate them (a step's peak memory is then the
+ * forward's activations plus a few gradients, not every gradient of the step). */
 static lam_status step(lam_node *n) {
     lam_tensor *gin[LAM_NODE_MAX_IN] = {NULL};
+    lam_scope_begin();
     lam_status st = n->backward(n, n->gout, gin);
     for (int i = 0; st == LAM_OK && i < n->n_in; ++i) {
         lam_tensor *x = n->in[i];
         if (!gin[i] || !x->requires_grad) continue;
-        if (x->graph_freed)
-            return lam_set_error(LAM_ERR_STATE, "lam_backward: %s's input was freed by an earlier lam_backward", n->op);
+        if (x->graph_freed) {
+            st = lam_set_error(LAM_ERR_STATE, "lam_backward: %s's input was freed by an earlier lam_backward", n->op);
+            break;
+        }
         if (x->grad_fn) st = accumulate(&x->grad_fn->gout, gin[i], false);
         else st = accumulate(&x->grad, gin[i], true);   /* a leaf keeps its own copy */
     }
+    lam_scope_end();
     return st;
 }
 

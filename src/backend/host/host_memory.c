@@ -106,6 +106,14 @@ static lam_status host_pool_stats(lam_device *d, lam_pool_stats *out) {
     return LAM_OK;
 }
 
+static lam_status host_reset_peak(lam_device *d) {
+    (void)d;
+    pthread_mutex_lock(&lock);
+    stats.peak = stats.in_use;
+    pthread_mutex_unlock(&lock);
+    return LAM_OK;
+}
+
 static lam_status host_nothing(lam_device *d) {
     (void)d;
     return LAM_OK;
@@ -133,6 +141,7 @@ static const lam_backend_ops host_ops = {
     .write = host_write,
     .read = host_read,
     .pool_stats = host_pool_stats,
+    .reset_peak = host_reset_peak,
     .empty_cache = host_empty_cache,
     .synchronize = host_nothing,
     .query = host_query,
