@@ -229,9 +229,14 @@ static lam_status run(lam_device *d, const entry *e, void *const data[SLOTS], co
     for (int s = 0; ok && s < SLOTS; ++s)
         if (data[s] && out & 1u << s) ok = reorder(st, e->to_user[s], b[s].inner, b[s].user);
     ok = ok && dnnl_stream_wait(st) == dnnl_success;
-    for (int s = 0; s < SLOTS; ++s) bound_close(d, &b[s]);
+    bool oom = false;   /* a pooled buffer that could not be had: the pool's LAM_ERR_OOM stands */
+    for (int s = 0; s < SLOTS; ++s) {
+        oom = oom || (data[s] && e->to_inner[s] && !b[s].buf);
+        bound_close(d, &b[s]);
+    }
     if (st) dnnl_stream_destroy(st);
-    return ok ? LAM_OK : lam_set_error(LAM_ERR_BACKEND, "cpu: oneDNN convolution failed");
+    if (ok) return LAM_OK;
+    return oom ? lam_last_status() : lam_set_error(LAM_ERR_BACKEND, "cpu: oneDNN convolution failed");
 }
 
 /* oneDNN takes f32 ungrouped convolutions (grouped ones stay with lamina's kernels). */
