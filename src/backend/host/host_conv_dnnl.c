@@ -218,10 +218,11 @@ static lam_status run(lam_device *d, const entry *e, void *const data[SLOTS], co
     dnnl_exec_arg_t args[SLOTS];
     dnnl_stream_t st = NULL;
     int n = 0;
-    bool ok = dnnl_stream_create(&st, engine, dnnl_stream_default_flags) == dnnl_success;
+    bool ok = dnnl_stream_create(&st, engine, dnnl_stream_default_flags) == dnnl_success, oom = false;
     for (int s = 0; ok && s < SLOTS; ++s) {
         if (!data[s]) continue;
         ok = bound_open(d, e, s, data[s], &b[s]);
+        oom = !ok && b[s].user && e->to_inner[s] && !b[s].buf;   /* the pool's LAM_ERR_OOM stands */
         if (ok && !(out & 1u << s)) ok = reorder(st, e->to_inner[s], b[s].user, b[s].inner);
         args[n++] = (dnnl_exec_arg_t){arg[s], b[s].inner};
     }
@@ -229,11 +230,7 @@ static lam_status run(lam_device *d, const entry *e, void *const data[SLOTS], co
     for (int s = 0; ok && s < SLOTS; ++s)
         if (data[s] && out & 1u << s) ok = reorder(st, e->to_user[s], b[s].inner, b[s].user);
     ok = ok && dnnl_stream_wait(st) == dnnl_success;
-    bool oom = false;   /* a pooled buffer that could not be had: the pool's LAM_ERR_OOM stands */
-    for (int s = 0; s < SLOTS; ++s) {
-        oom = oom || (data[s] && e->to_inner[s] && !b[s].buf);
-        bound_close(d, &b[s]);
-    }
+    for (int s = 0; s < SLOTS; ++s) bound_close(d, &b[s]);
     if (st) dnnl_stream_destroy(st);
     if (ok) return LAM_OK;
     return oom ? lam_last_status() : lam_set_error(LAM_ERR_BACKEND, "cpu: oneDNN convolution failed");
