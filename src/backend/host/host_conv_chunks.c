@@ -2,8 +2,8 @@
  * parallel, each thread running im2col, single-threaded GEMMs and the scatter of its own
  * chunk in its own cache-sized scratch. Small per-chunk GEMMs split across threads spend
  * more on synchronisation than on arithmetic (2 threads ran the ResNet step slower than 1);
- * chunks split across threads do not. OpenBLAS's OpenMP build runs one thread inside a
- * parallel region.
+ * chunks split across threads do not. Each thread's OpenMP count is 1 inside the region, so
+ * OpenBLAS's OpenMP build runs its calls on that thread alone.
  *
  * Results do not depend on the thread count: every chunk's arithmetic is fixed, and the
  * weight gradient, a sum over chunks, is summed in fixed slots (consecutive chunks in order,
@@ -75,6 +75,7 @@ lam_status lam_host_conv2d(lam_device *d, const lam_conv_args *a) {
 #pragma omp parallel num_threads(lanes)
     {
         float *col = buf + (int64_t)omp_get_thread_num() * (col_n + tmp_n), *tmp = col + col_n;
+        omp_set_num_threads(1);   /* one-thread GEMMs, in a team of one too */
 #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < chunks; ++ch) {
             int64_t n0 = ch * a->chunk, nc = a->n - n0 < a->chunk ? a->n - n0 : a->chunk;
@@ -142,6 +143,7 @@ lam_status lam_host_conv2d_backward(lam_device *d, const lam_conv_args *a) {
 #pragma omp parallel num_threads(lanes)
     {
         float *col = buf + (int64_t)omp_get_thread_num() * lane_n, *dcol = col + col_n, *gp = dcol + col_n;
+        omp_set_num_threads(1);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t sl = 0; sl < slots; ++sl) {   /* slot sl: chunks [sl C / S, (sl + 1) C / S) in order */
             float *dw = !a->gw.buf ? NULL : sl == 0 ? F32(a->gw) : part + (sl - 1) * dw_n;
