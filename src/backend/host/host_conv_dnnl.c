@@ -1,9 +1,9 @@
 /* Host backend: convolutions through oneDNN (libdnnl, what PyTorch's CPU convolutions use),
- * where CMake found it (LAMINA_WITH_DNNL). bench/bench_dnnl measured it at 1.2-2.6x lamina's
- * im2col + GEMM on the ResNet's and LeNet's layers, in its blocked layouts for 3x3 kernels
- * over 8 channels or more and on plain NCHW for the rest (1x1 and single-channel layers,
- * where the reorders cost more than they gain). Grouped convolutions stay with lamina's own
- * kernels (host_conv_chunks.c), and so does everything when LAMINA_DNNL=0.
+ * where CMake found it (LAMINA_WITH_DNNL). bench/bench_dnnl measured its kernels, in the
+ * blocked layouts it prefers, at 1.1-2.3x lamina's im2col + GEMM on the ResNet's and LeNet's
+ * layers, except the backward of single-channel first layers, where lamina's own were faster.
+ * Those, grouped convolutions and everything when LAMINA_DNNL=0 run lamina's own kernels
+ * (host_conv_chunks.c).
  *
  * Each call reorders NCHW tensors into the layouts oneDNN chose and back, through buffers
  * from the host pool; the primitives are made once per shape and kept (a small cache under a
@@ -123,10 +123,9 @@ static entry *entry_make(const lam_conv_args *a, int kind) {
     dnnl_memory_desc_init_by_tag(&uw, 4, d.w, dnnl_f32, dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&ub, 1, d.b, dnnl_f32, dnnl_a);
     dnnl_memory_desc_init_by_tag(&uy, 4, d.y, dnnl_f32, dnnl_nchw);
-    const bool blocked = a->c >= 8 && (a->win.kh > 1 || a->win.kw > 1);   /* bench_dnnl: else NCHW is faster */
-    dnnl_memory_desc_init_by_tag(&ax, 4, d.x, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(&aw, 4, d.w, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_oihw);
-    dnnl_memory_desc_init_by_tag(&ay, 4, d.y, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&ax, 4, d.x, dnnl_f32, dnnl_format_tag_any);   /* the layouts it prefers */
+    dnnl_memory_desc_init_by_tag(&aw, 4, d.w, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&ay, 4, d.y, dnnl_f32, dnnl_format_tag_any);
     dnnl_convolution_desc_t fd, cd;
     dnnl_primitive_desc_t hint = NULL, pd = NULL;
     entry *e = calloc(1, sizeof *e);
@@ -236,14 +235,15 @@ static lam_status run(lam_device *d, const entry *e, void *const data[SLOTS], co
     return oom ? lam_last_status() : lam_set_error(LAM_ERR_BACKEND, "cpu: oneDNN convolution failed");
 }
 
-/* oneDNN takes f32 ungrouped convolutions (grouped ones stay with lamina's kernels). */
-static bool takes(const lam_conv_args *a) {
+/* oneDNN takes f32 ungrouped convolutions, and their backward from 8 input channels up
+ * (lamina's own gradients of single-channel first layers were faster: bench_dnnl). */
+static bool takes(const lam_conv_args *a, bool backward) {
     pthread_once(&engine_once, engine_init);
-    return engine_ok && a->groups == 1;
+    return engine_ok && a->groups == 1 && (!backward || a->c >= 8);
 }
 
 bool lam_host_conv2d_dnnl(lam_device *d, const lam_conv_args *a, lam_status *st) {
-    entry *e = takes(a) ? lookup(a, a->b.buf ? FWD_BIAS : FWD) : NULL;
+    entry *e = takes(a, false) ? lookup(a, a->b.buf ? FWD_BIAS : FWD) : NULL;
     if (!e) return false;
     lam_host_threads();   /* oneDNN's OpenMP takes this thread's count */
     void *data[SLOTS] = {F32(a->x), F32(a->w), a->b.buf ? F32(a->b) : NULL, F32(a->y)};
@@ -253,8 +253,8 @@ bool lam_host_conv2d_dnnl(lam_device *d, const lam_conv_args *a, lam_status *st)
 }
 
 bool lam_host_conv2d_backward_dnnl(lam_device *d, const lam_conv_args *a, lam_status *out) {
-    entry *bd = takes(a) && a->gx.buf ? lookup(a, BWD_DATA) : NULL;
-    entry *bw = takes(a) && a->gw.buf ? lookup(a, BWD_WEIGHTS) : NULL;
+    entry *bd = takes(a, true) && a->gx.buf ? lookup(a, BWD_DATA) : NULL;
+    entry *bw = takes(a, true) && a->gw.buf ? lookup(a, BWD_WEIGHTS) : NULL;
     if ((a->gx.buf && !bd) || (a->gw.buf && !bw)) return false;
     lam_host_threads();
     lam_status st = LAM_OK;
