@@ -116,7 +116,7 @@ static bool dims_of(const lam_conv_args *a, dims *d) {
 
 /* A new primitive of kind for a's shape, or NULL. */
 static entry *entry_make(const lam_conv_args *a, int kind) {
-    dims d;
+    dims d = {0};
     if (!dims_of(a, &d)) return NULL;
     dnnl_memory_desc_t ux, uw, ub, uy, ax, aw, ay;
     dnnl_memory_desc_init_by_tag(&ux, 4, d.x, dnnl_f32, dnnl_nchw);
