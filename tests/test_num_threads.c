@@ -1,6 +1,6 @@
 /* The cpu device's thread count: lam_set_num_threads refuses bad counts and changes nothing,
  * and the ops of a training step give the same bits with 1 thread as with 2 and 7: GEMMs
- * (one-thread OpenBLAS calls on blocks of the product) and the convolution (chunks in
+ * (one-thread OpenBLAS calls on blocks cut by shape) and the convolution (chunks in
  * parallel, checked against direct loops too) included. oneDNN's convolutions are left out
  * (LAMINA_DNNL=0 in tests/CMakeLists.txt): their weight gradient may not keep the bits. */
 #define _POSIX_C_SOURCE 200809L   /* setenv */
@@ -38,7 +38,7 @@ static void step(float *out) {
     lam_tensor *x = lam_requires_grad(lam_randn(LAM_SHAPE(ROWS, COLS), cpu), true);
     lam_tensor *h = lam_add(lam_gelu(x), lam_tanh(lam_exp(lam_mul_scalar(x, 0.5f))));   /* vector loops, split anywhere */
     lam_tensor *y = lam_layer_norm(lam_softmax(lam_sigmoid(h), -1), LAM_SHAPE(COLS), NULL, NULL, 1e-5f);
-    lam_tensor *w = lam_randn(LAM_SHAPE(COLS, 96), cpu);   /* GEMMs: cut into blocks per thread */
+    lam_tensor *w = lam_randn(LAM_SHAPE(COLS, 96), cpu);   /* GEMMs: cut into row blocks */
     lam_tensor *loss = lam_add(lam_sum(lam_mul(y, y)), lam_sum(lam_relu(lam_matmul(y, w))));
     assert_int_equal(lam_backward(loss), LAM_OK);
     out[0] = (float)lam_item(loss);

@@ -30,6 +30,21 @@ static double *read_doubles(lam_tensor *t) {
     return v;
 }
 
+/* LAMINA_OPS_DIGEST=FILE: a line per result (forward output, or a gradient in the
+ * LAMINA_OPS_NO_GRAD=backward mode) appended to FILE: an FNV-1a hash of its values' bits and
+ * what it is, so that two runs (1 and 3 cpu threads: tests/ops_threads.sh) compare bit for bit. */
+static void digest(const char *what, const char *part, const double *v, int64_t n) {
+    const char *path = getenv("LAMINA_OPS_DIGEST");
+    if (!path || !*path || !v) return;
+    uint64_t h = 1469598103934665603ull;
+    const unsigned char *p = (const unsigned char *)v;
+    for (size_t i = 0; i < (size_t)n * sizeof *v; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    fprintf(f, "%016llx %s %s\n", (unsigned long long)h, part, what);
+    fclose(f);
+}
+
 /* ---- inputs ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -242,6 +257,7 @@ static int check_forward(const h_case *c, lam_device *d, lam_dtype dt, uint64_t 
     }
     int64_t n = h_numel(nref, rs);
     got = read_doubles(y);
+    digest(what, "y", got, n);
     double err = got ? tu_norm_err(got, ref, n) : INFINITY;
     double tol = dt == LAM_F16 ? c->tol_f16 : c->tol > 0 ? c->tol : 1e-6;
     if (!(err <= tol)) {
@@ -319,6 +335,13 @@ static int check_grad(const h_case *c, lam_device *d, uint64_t seed, bool once) 
     if (st != LAM_OK) {
         printf("FAIL gradient of %s: %s\n", what, n ? lam_last_error() : "no input to differentiate");
         fails++;
+    }
+    for (int k = 0; once && st == LAM_OK && k < n; ++k) {
+        double *gk = read_doubles(lam_grad(leaves[k]));
+        char part[16];
+        snprintf(part, sizeof part, "d%d", k);
+        digest(what, part, gk, lam_numel(leaves[k]));
+        free(gk);
     }
     lam_scope_end();
     if (lam_device_check_guards(d) != LAM_OK) {

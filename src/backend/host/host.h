@@ -6,8 +6,10 @@
 #include "cl/window.h"
 #include "core/dtype.h"
 
-/* Parallelize loops only when there is enough work to pay for the threads. */
-#define LAM_HOST_PAR_MIN 262144
+/* Parallelize loops only when there is enough work to pay for the threads: 262144 elements,
+ * or LAMINA_HOST_PAR_MIN (a testing switch: 1 runs every loop's parallel path). */
+int64_t lam_host_par_min(void);
+#define LAM_HOST_PAR_MIN lam_host_par_min()
 
 /* The cpu device's thread count (host_threads.c), applied to the calling thread's OpenMP,
  * which OpenBLAS's OpenMP build follows too. */

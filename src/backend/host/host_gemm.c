@@ -12,11 +12,12 @@ static int64_t span(int64_t batch, int64_t batch_stride, int64_t rows, int64_t c
 
 /* Products run as blocks on lamina's own threads, each block a one-thread OpenBLAS call: the
  * batch, and each product cut into row blocks (or column blocks when it is wider than tall)
- * until there is a block per thread. OpenBLAS never starts threads of its own, whose
- * spin-waits and lamina's fought over the cores (a 2048x128x128 product after a parallel
- * loop took 3.5 ms on 2 threads against 1.2 ms on one), and every element is the same
- * one-thread dot product whatever the thread count, so the bits do not depend on it. */
-enum { MIN_BLOCK = 32 };   /* rows or columns of a block at the least */
+ * of BLOCK or more. OpenBLAS never starts threads of its own, whose spin-waits and lamina's
+ * fought over the cores (a 2048x128x128 product after a parallel loop took 3.5 ms on 2
+ * threads against 1.2 ms on one). The cut depends on the shape alone, never on the thread
+ * count: OpenBLAS's bits depend on the block's shape (its small-matrix kernels), so the same
+ * blocks give the same bits at any count (tests/ops_threads.sh). */
+enum { BLOCK = 128, MAX_PARTS = 64 };
 
 typedef struct { const float *a, *b; float *c; } gemm_ptrs;
 
@@ -36,9 +37,8 @@ static void gemm_block(const lam_gemm_args *g, gemm_ptrs p, int64_t i, int64_t q
 static void sgemm_batches(const lam_gemm_args *g, const float *a, const float *b, float *c) {
     const int threads = lam_host_threads();
     const bool rows = g->m >= g->n;
-    const int64_t len = rows ? g->m : g->n, most = len / MIN_BLOCK > 1 ? len / MIN_BLOCK : 1;
-    int64_t parts = g->batch >= threads ? 1 : (threads + g->batch - 1) / g->batch;
-    if (parts > most) parts = most;
+    const int64_t len = rows ? g->m : g->n;
+    const int64_t parts = len < 2 * BLOCK ? 1 : len / BLOCK < MAX_PARTS ? len / BLOCK : MAX_PARTS;
     const int64_t items = g->batch * parts;
     const gemm_ptrs p = {a, b, c};
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && items > 1)

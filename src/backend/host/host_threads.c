@@ -102,3 +102,17 @@ lam_status lam_set_num_threads(int n) {
 }
 
 int lam_get_num_threads(void) { return lam_host_threads(); }
+
+static int64_t par_min = 262144;
+static pthread_once_t par_once = PTHREAD_ONCE_INIT;
+
+static void par_min_init(void) {
+    const char *env = getenv("LAMINA_HOST_PAR_MIN");
+    long long v = env && *env ? atoll(env) : 0;
+    if (v >= 1) par_min = v;
+}
+
+int64_t lam_host_par_min(void) {
+    pthread_once(&par_once, par_min_init);
+    return par_min;
+}
