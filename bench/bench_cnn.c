@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cnn_layers.h"
 #include "cnn_models.h"
 #include "step_counts.h"
 
@@ -32,16 +33,8 @@
 #define LAMINA_TORCH_CNN "bench/torch_cnn.py"
 #endif
 
-typedef struct { const char *name; int64_t n, c, oc, size, k, s; } layer;
-static const layer layers[] = {
-    {"stem", 128, 1, 16, 28, 3, 1},  {"s1", 128, 16, 16, 28, 3, 1},  {"s2a", 128, 16, 32, 28, 3, 2},
-    {"s2b", 128, 32, 32, 14, 3, 1},  {"s2sc", 128, 16, 32, 28, 1, 2}, {"s3a", 128, 32, 64, 14, 3, 2},
-    {"s3b", 128, 64, 64, 7, 3, 1},   {"lenet1", 64, 1, 32, 28, 3, 1}, {"lenet2", 64, 32, 64, 14, 3, 1},
-};
-#define NLAYERS (int)(sizeof layers / sizeof *layers)
 
 static bool cpu_time;   /* --cpu-time: process CPU time, steadier on a shared machine */
-static bool rss_only;   /* --only rss: PyTorch measures its peak RSS alone too */
 
 static double now(void) {
     struct timespec t;
@@ -250,11 +243,11 @@ static double torch_ms(const char *key) {
     return p ? atof(p + strlen(k)) : 0;
 }
 
-static void run_torch(const char *script, int threads, int reps) {
+static void run_torch(const char *script, int threads, int reps, const char *extra) {
     char cmd[4400], t[16] = "";
     if (threads > 0) snprintf(t, sizeof t, "%d", threads);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s --reps %d %s%s 2>/dev/null", script, t, reps,
-             cpu_time ? "--cpu-time" : "", rss_only ? " --rss" : "");
+             cpu_time ? "--cpu-time" : "", extra);
     FILE *p = popen(cmd, "r");
     if (!p) return;
     size_t n = fread(torch_out, 1, sizeof torch_out - 1, p);
@@ -308,14 +301,13 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (only && !strcmp(only, "rss")) {   /* the first device only: the mark is the process's */
-        rss_only = true;
         double ours = nd ? rss_mib(devs[0]) : 0;
-        if (torch) run_torch(torch, torch_threads, reps);
+        if (torch) run_torch(torch, torch_threads, reps, " --rss");   /* PyTorch measures it alone too */
         printf("ResNet step b128, peak RSS above start-up: %s %.1f MiB, PyTorch %.1f MiB\n", nd ? lam_device_spec(devs[0]) : "-",
                ours, torch ? torch_ms("resnet_rss_mib") : 0);
         return 0;
     }
-    if (torch && (all || (strcmp(only, "memory") && strcmp(only, "counts")))) run_torch(torch, torch_threads, reps);
+    if (torch && (all || (strcmp(only, "memory") && strcmp(only, "counts")))) run_torch(torch, torch_threads, reps, "");
     if (all || !strcmp(only, "steps")) {
         double tl = torch_ms("lenet_step_ms"), tr = torch_ms("resnet_step_ms");
         printf("\n%-44s %14s %9s %14s %9s\n", "training step, median of 3", "LeNet b64 ms", "/PyTorch", "ResNet b128 ms",

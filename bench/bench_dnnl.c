@@ -17,13 +17,8 @@
 
 #include <lamina.h>
 
-typedef struct { const char *name; int64_t n, c, oc, size, k, s; } layer;
-static const layer layers[] = {   /* bench_cnn's table: padding k / 2 */
-    {"stem", 128, 1, 16, 28, 3, 1},  {"s1", 128, 16, 16, 28, 3, 1},  {"s2a", 128, 16, 32, 28, 3, 2},
-    {"s2b", 128, 32, 32, 14, 3, 1},  {"s2sc", 128, 16, 32, 28, 1, 2}, {"s3a", 128, 32, 64, 14, 3, 2},
-    {"s3b", 128, 64, 64, 7, 3, 1},   {"lenet1", 64, 1, 32, 28, 3, 1}, {"lenet2", 64, 32, 64, 14, 3, 1},
-};
-#define NLAYERS (int)(sizeof layers / sizeof *layers)
+#include "cnn_layers.h"
+
 
 static int reps = 5;
 

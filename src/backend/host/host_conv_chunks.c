@@ -67,7 +67,7 @@ lam_status lam_host_conv2d(lam_device *d, const lam_conv_args *a) {
     lam_status st;
     if (lam_host_conv2d_dnnl(d, a, &st)) return st;
     const plan p = plan_of(a);
-    const int64_t chunks = chunks_of(a), col_n = a->c * a->win.kh * a->win.kw * p.cols, tmp_n = a->oc * p.cols;
+    const int64_t chunks = chunks_of(a), col_n = p.kg * a->groups * p.cols, tmp_n = a->oc * p.cols;
     int lanes = lam_host_threads();
     if (lanes > chunks) lanes = (int)chunks;
     float *buf = scratch(d, lanes, col_n + tmp_n);
@@ -130,8 +130,8 @@ lam_status lam_host_conv2d_backward(lam_device *d, const lam_conv_args *a) {
     if (lam_host_conv2d_backward_dnnl(d, a, &st)) return st;
     const plan p = plan_of(a);
     const int64_t chunks = chunks_of(a), slots = slots_of(a, chunks);
-    const int64_t k = a->c / a->groups * a->win.kh * a->win.kw * a->groups, dw_n = a->oc * p.kg;
-    const int64_t col_n = k * p.cols, gp_n = a->oc * p.cols, lane_n = 2 * col_n + gp_n;
+    const int64_t dw_n = a->oc * p.kg, col_n = p.kg * a->groups * p.cols, gp_n = a->oc * p.cols;
+    const int64_t lane_n = 2 * col_n + gp_n;
     int lanes = lam_host_threads();
     if (lanes > slots) lanes = (int)slots;
     float *buf = scratch(d, lanes, lane_n);

@@ -12,9 +12,8 @@
  * the loops built for this CPU (host_ew_loops.h). False when op has no specialized loop. */
 static bool fast_loop(lam_ew_op op, float *o, const float *A, const float *B, float sb, bool b_scalar, int64_t n) {
 #ifdef LAM_HOST_AVX2
-    static int avx2 = -1;   /* a benign race: every thread finds the same answer */
-    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
-    if (avx2) return lam_host_ew_loops_avx2(op, o, A, B, sb, b_scalar, n);
+    if (__builtin_cpu_supports("avx2"))   /* a load from libgcc's table, filled at start-up */
+        return lam_host_ew_loops_avx2(op, o, A, B, sb, b_scalar, n);
 #endif
     return lam_host_ew_loops(op, o, A, B, sb, b_scalar, n);
 }
