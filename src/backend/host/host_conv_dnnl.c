@@ -6,7 +6,7 @@
  * (host_conv_chunks.c).
  *
  * Each call reorders NCHW tensors into the layouts oneDNN chose and back, through buffers
- * from the host pool; the primitives are made once per shape and kept (a small cache under a
+ * from the host pool; the primitives are made once per shape and kept (a cache under a
  * lock). oneDNN shares lamina's OpenMP threads; its weight gradient sums over the batch in
  * per-thread parts, so with oneDNN the bits may change with the thread count (lamina's own
  * kernels do not). */
@@ -21,23 +21,22 @@
 #include <dnnl.h>
 
 #define F32(view) ((float *)(view).buf + (view).offset)
-#define CACHE_SIZE 64
+#define CACHE_SIZE 256   /* shapes x kinds; past it, lamina's own kernels run the new ones */
 
-enum { FWD, FWD_BIAS, BWD_DATA, BWD_WEIGHTS, KINDS };
+enum { FWD, FWD_BIAS, BWD_DATA, BWD_WEIGHTS };
 enum { X, W, B, Y, SLOTS };   /* the operands of a primitive: src / weights / bias / dst, or their diffs */
 
 /* One primitive for one shape: its NCHW descriptors, the layouts it wants, and the reorders
  * between them (NULL where they agree). */
 typedef struct {
     int64_t key[16];
-    int kind;
     dnnl_primitive_t prim;
     dnnl_memory_desc_t user[SLOTS], inner[SLOTS];
     dnnl_primitive_t to_inner[SLOTS], to_user[SLOTS];
 } entry;
 
 static entry *cache[CACHE_SIZE];
-static int cached, next_evict;
+static int cached;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t engine;
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
@@ -146,7 +145,6 @@ static entry *entry_make(const lam_conv_args *a, int kind) {
         hint = NULL;
     }
     if (ok) {
-        e->kind = kind;
         ok = dnnl_primitive_create(&e->prim, pd) == dnnl_success;
         bool diff = kind == BWD_DATA || kind == BWD_WEIGHTS;
         ok = ok && bind(e, X, &ux, pd, kind == BWD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md, 0);
@@ -163,7 +161,8 @@ static entry *entry_make(const lam_conv_args *a, int kind) {
     return e;
 }
 
-/* The cached primitive of kind for a's shape (made on first use), or NULL. */
+/* The cached primitive of kind for a's shape (made on first use), or NULL. Entries stay until
+ * exit: another thread may be running one, so none is ever evicted. */
 static entry *lookup(const lam_conv_args *a, int kind) {
     int64_t key[16] = {a->n, a->c, a->oc, a->win.h, a->win.w, a->win.oh, a->win.ow, a->win.kh, a->win.kw,
                        a->win.sh, a->win.sw, a->win.ph, a->win.pw, a->win.dh, a->win.dw, kind};
@@ -171,14 +170,9 @@ static entry *lookup(const lam_conv_args *a, int kind) {
     entry *e = NULL;
     for (int i = 0; i < cached && !e; ++i)
         if (memcmp(cache[i]->key, key, sizeof key) == 0) e = cache[i];
-    if (!e && (e = entry_make(a, kind))) {
+    if (!e && cached < CACHE_SIZE && (e = entry_make(a, kind))) {
         memcpy(e->key, key, sizeof key);
-        if (cached < CACHE_SIZE) cache[cached++] = e;
-        else {   /* full: the oldest goes, round robin */
-            entry_free(cache[next_evict]);
-            cache[next_evict] = e;
-            next_evict = (next_evict + 1) % CACHE_SIZE;
-        }
+        cache[cached++] = e;
     }
     pthread_mutex_unlock(&lock);
     return e;
