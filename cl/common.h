@@ -20,7 +20,6 @@ typedef long lam_i64;
 #define LAM_LOG log
 #define LAM_SQRT sqrt
 #define LAM_TANH tanh
-#define LAM_ERF erf
 #define LAM_ERFC erfc
 #define LAM_POW pow
 #define LAM_COS cos
@@ -39,7 +38,6 @@ typedef int64_t lam_i64;
 #define LAM_LOG logf
 #define LAM_SQRT sqrtf
 #define LAM_TANH lam_tanhf
-#define LAM_ERF lam_erff
 #define LAM_ERFC lam_erfcf
 #define LAM_POW powf
 #define LAM_COS cosf
